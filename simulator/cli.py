@@ -1,0 +1,250 @@
+"""The ``g3sim`` command line: parse, call the Python API, render. No model logic here."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import ConfigError, G3simError
+
+EPILOG_RUN = """\b
+Examples:
+  g3sim run configs/baseline.toml
+  g3sim run configs/baseline.toml -n 200000 --seed 7 --set scenario.focus=JPN -o results/jpn.nc
+"""
+
+
+class G3Group(click.Group):
+    """A click group whose errors are one line on stderr and an exit code, never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(
+                args=args,
+                prog_name=prog_name or "g3sim",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except click.exceptions.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx else "g3sim"
+            click.echo(f"{path}: error: {exc.format_message()} (see '{path} --help')", err=True)
+            sys.exit(2)
+        except click.exceptions.ClickException as exc:
+            click.echo(f"g3sim: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except G3simError as exc:
+            click.echo(f"g3sim: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("g3sim: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(1)
+        except Exception as exc:  # a bug: still one line, with a way to see the traceback
+            if os.environ.get("G3SIM_DEBUG"):
+                raise
+            click.echo(
+                f"g3sim: internal error: {type(exc).__name__}: {exc} "
+                "(set G3SIM_DEBUG=1 for the traceback and please report it)",
+                err=True,
+            )
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and after one second."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        if elapsed < 1.0 and not self.shown:
+            return
+        self.shown = True
+        frac = done / total
+        bar = "█" * int(30 * frac) + "·" * (30 - int(30 * frac))
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else 0.0
+        sys.stderr.write(f"\r{bar} {done:,}/{total:,} draws  {rate:,.0f}/s  ETA {eta:,.0f} s ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _command_line() -> str:
+    return shlex.join(["g3sim", *sys.argv[1:]])
+
+
+@click.group(cls=G3Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="g3sim")
+def main() -> None:
+    """g3sim: the probability that a country reaches a top-k AI rank, by year.
+
+    \b
+    Examples:
+      g3sim run configs/baseline.toml      # run the baseline, print the headline
+      g3sim inspect results/baseline.nc    # show a saved result in detail
+      g3sim list                           # the scenarios in configs/
+    """
+
+
+@main.command(epilog=EPILOG_RUN)
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-n", "--draws", type=click.IntRange(min=1), help="Number of draws (overrides the file)."
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed (overrides the file).")
+@click.option("--design", type=click.Choice(["mc", "lhs", "sobol"]), help="Sampling design.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario value, e.g. --set scenario.top_k=5 (repeatable).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Results file [default: results/<scenario name>.nc].",
+)
+@click.option("--force", is_flag=True, help="Replace an existing results file.")
+@click.option(
+    "--keep-draws/--no-keep-draws",
+    default=None,
+    help="Store per-draw data [default: yes up to 1,000,000 draws].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def run(scenario, draws, seed, design, overrides, output, force, keep_draws, quiet):
+    """Run SCENARIO and print P(focus rank ≤ k) by metric and year."""
+    from .engine import resolve
+    from .engine import run as run_engine
+    from .render import headline
+    from .results import check_writable, default_path, save
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario, overrides)
+    seeded = seed is not None or sc.seed is not None
+    sc = resolve(sc, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
+    out = output or default_path(sc.name)
+    check_writable(out, force=force)
+    progress = Progress(enabled=not quiet and sys.stderr.isatty())
+    try:
+        ds = run_engine(sc, progress=progress, command=_command_line())
+    finally:
+        progress.close()
+    save(ds, out, force=force)
+    click.echo(headline(ds))
+    if not seeded:
+        click.echo(f"seed {sc.seed} drawn from fresh entropy; rerun with --seed {sc.seed}")
+    click.echo(f"saved {out}")
+
+
+@main.command()
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option("--year", type=int, help="Show one year only.")
+@click.option("--country", help="Country (ISO alpha-3) to show [default: the focus].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def inspect(result, year, country, fmt):
+    """Show a saved RESULT: headline, rank distribution, score quantiles, provenance.
+
+    \b
+    Examples:
+      g3sim inspect results/baseline.nc
+      g3sim inspect results/baseline.nc --year 2030 --country JPN --format json
+    """
+    from .render import details, to_csv, to_json
+    from .results import open_results
+
+    ds = open_results(result)
+    if year is not None and year not in ds["year"].values:
+        years = ", ".join(str(int(y)) for y in ds["year"].values)
+        raise ConfigError(f"--year {year} is not in {result} (years: {years})")
+    if country is not None and country not in ds["country"].values:
+        from .errors import did_you_mean
+
+        raise ConfigError(
+            f"--country {country!r} is not in {result}"
+            f"{did_you_mean(country, [str(c) for c in ds['country'].values])}; use an ISO "
+            "alpha-3 code of the results' countries"
+        )
+    render = {"table": details, "json": to_json, "csv": to_csv}[fmt]
+    click.echo(render(ds, country=country, year=year).rstrip("\n"))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario value (repeatable).",
+)
+def validate(scenario, overrides):
+    """Check SCENARIO (and the files it extends) and print it resolved.
+
+    \b
+    Example:
+      g3sim validate configs/full-delivery.toml --set scenario.draws=5000
+    """
+    from .models import build_model
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario, overrides)
+    model = build_model(sc)
+    click.echo(
+        f"# OK: {scenario}: model {sc.model}, focus {sc.focus}, top {sc.top_k}, "
+        f"{len(model.countries)} countries, {len(sc.factors)} factors, years "
+        f"{sc.years[0]}–{sc.years[-1]}, {sc.draws:,} draws"
+    )
+    click.echo(sc.to_toml().rstrip("\n"))
+
+
+@main.command("list")
+@click.argument("directory", default="configs", type=click.Path(path_type=Path))
+def list_(directory):
+    """List the scenarios in DIRECTORY (default: configs/) with their descriptions.
+
+    \b
+    Example:
+      g3sim list configs
+    """
+    from .scenario import load_scenario
+
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: no such directory; name a folder of scenario files")
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        click.echo(f"no scenario files (*.toml) in {directory}")
+        return
+    width = max(len(f.name) for f in files)
+    for f in files:
+        try:
+            sc = load_scenario(f)
+            click.echo(f"{f.name:<{width}}  {sc.description or '(no description)'}")
+        except G3simError as exc:
+            click.echo(f"{f.name:<{width}}  INVALID: {exc}")

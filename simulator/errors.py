@@ -1,0 +1,48 @@
+"""The package's own exceptions.
+
+Every error a user can cause is a :class:`G3simError`. Its message is one line that names the
+file, the key path and the fix; the CLI prints it on stderr and exits with ``exit_code`` (2 for
+usage and configuration errors, 1 for run-time failures), never with a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class G3simError(Exception):
+    """Base class of every error g3sim reports to a user."""
+
+    exit_code = 1
+
+
+class ConfigError(G3simError, ValueError):
+    """A scenario file, an override or a command-line value is wrong (exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, source: str | None = None, key: str | None = None):
+        self.source = source
+        self.key = key
+        self.detail = message
+        prefix = ": ".join(p for p in (source, key) if p)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ResultsError(G3simError, ValueError):
+    """A results file is missing, unreadable or not a g3sim results file (exit code 2)."""
+
+    exit_code = 2
+
+
+class OutputError(G3simError, OSError):
+    """The results could not be written (exit code 1)."""
+
+    exit_code = 1
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

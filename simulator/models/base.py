@@ -1,0 +1,147 @@
+"""The model contract.
+
+A model turns one block of factor draws into scores: for every metric, an array of shape
+``(n, len(years), len(countries))``. A higher score is a better rank: the engine ranks countries
+(rank = 1 + the number of countries with a strictly higher score) and reduces ranks and scores
+into probabilities and quantiles. Models are pure numpy: arrays in, arrays out, no I/O.
+
+Randomness a model needs beyond the factors (yearly shocks, say) comes from ``rngs(name)``, a
+generator per named component and block. Generate arrays with the draw axis first, so that a
+partial block's draws are a prefix of the full block's (the "growing draws" guarantee).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Bins:
+    """Histogram bins for streaming quantiles: ``n`` equal bins from ``low`` to ``high``.
+
+    With ``log=True`` the bins are equal in log10 space. Values outside the range fall in the
+    first or last bin, so quantiles beyond the range are reported at the range's edge.
+    """
+
+    low: float
+    high: float
+    n: int = 1000
+    log: bool = False
+
+    def index(self, x: np.ndarray) -> np.ndarray:
+        lo, hi = (np.log10(self.low), np.log10(self.high)) if self.log else (self.low, self.high)
+        if self.log:
+            x = np.log10(np.maximum(x, self.low))
+        i = ((x - lo) * (self.n / (hi - lo))).astype(np.intp)
+        return np.clip(i, 0, self.n - 1, out=i)
+
+    def edges(self) -> np.ndarray:
+        if self.log:
+            return np.logspace(np.log10(self.low), np.log10(self.high), self.n + 1)
+        return np.linspace(self.low, self.high, self.n + 1)
+
+
+class Model(abc.ABC):
+    """Base class of the world models; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    #: metric name → (long name, units)
+    metric_info: ClassVar[Mapping[str, tuple[str, str]]]
+
+    def __init__(
+        self,
+        *,
+        countries: tuple[str, ...],
+        country_names: tuple[str, ...],
+        years: tuple[int, ...],
+        focus: str,
+        top_k: int,
+    ):
+        self.countries = countries
+        self.country_names = country_names
+        self.years = years
+        self.focus = focus
+        self.top_k = top_k
+        self.focus_index = countries.index(focus)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(self.metric_info)
+
+    #: Factors the model reads. ``None``: the model reads none and accepts any (they are sampled
+    #: and stored, e.g. for testing designs); otherwise every name here must be a factor.
+    required_factors: ClassVar[tuple[str, ...] | None] = None
+
+    @classmethod
+    @abc.abstractmethod
+    def from_scenario(cls, scenario: Scenario) -> Model:
+        """Validate ``scenario.model_params`` and build the model."""
+
+    @abc.abstractmethod
+    def bins(self, metric: str) -> Bins:
+        """Histogram bins for the quantiles of ``metric``."""
+
+    @abc.abstractmethod
+    def simulate(
+        self,
+        factors: Mapping[str, np.ndarray],
+        rngs: Callable[[str], np.random.Generator],
+        n: int,
+    ) -> dict[str, np.ndarray]:
+        """Scores for one block: ``{metric: array (n, years, countries)}``."""
+
+    def describe(self) -> dict[str, Any]:
+        """Extra run metadata for the results' attributes (strings and numbers)."""
+        return {}
+
+    # -- helpers for subclasses ------------------------------------------------------------
+
+    @staticmethod
+    def check_focus(scenario: Scenario, countries: tuple[str, ...]) -> None:
+        if scenario.focus not in countries:
+            raise ConfigError(
+                f"{scenario.focus!r} is not a country of this model"
+                f"{did_you_mean(scenario.focus, countries)}; use one of {', '.join(countries[:12])}"
+                + (" ..." if len(countries) > 12 else ""),
+                source=scenario.source,
+                key="scenario.focus",
+            )
+        if scenario.top_k > len(countries):
+            raise ConfigError(
+                f"top_k = {scenario.top_k} but the model has only {len(countries)} countries; "
+                f"use top_k ≤ {len(countries)}",
+                source=scenario.source,
+                key="scenario.top_k",
+            )
+
+    @classmethod
+    def check_factors(cls, scenario: Scenario) -> None:
+        if cls.required_factors is None:
+            return
+        have = set(scenario.factor_names)
+        for name in cls.required_factors:
+            if name not in have:
+                raise ConfigError(
+                    f"model {cls.name} needs factor '{name}'; add [factors.{name}] with a "
+                    "distribution (see configs/baseline.toml)",
+                    source=scenario.source,
+                    key=f"factors.{name}",
+                )
+        for name in scenario.factor_names:
+            if name not in cls.required_factors:
+                raise ConfigError(
+                    f"model {cls.name} does not use factor '{name}'"
+                    f"{did_you_mean(name, cls.required_factors)}; remove it or fix its name",
+                    source=scenario.source,
+                    key=f"factors.{name}",
+                )

@@ -1,0 +1,236 @@
+"""The results dataset: assembly, atomic NetCDF write, and opening with clear errors.
+
+The Dataset is the product's contract (README, "Results file"): fixed dimension names, every
+variable with ``long_name`` and ``units``, the resolved scenario and provenance in the global
+attributes. It is written to a temporary file beside the target and renamed into place, so a
+results file is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import scipy
+import xarray as xr
+
+from . import __version__
+from .engine import QUANTILES, Accumulator, BlockRunner
+from .errors import ConfigError, OutputError, ResultsError
+from .stats import histogram_quantiles, wilson_interval
+
+FORMAT = "g3sim-results"
+FORMAT_VERSION = 1
+CONFIDENCE = 0.95
+
+
+def _var(dims, data, long_name: str, units: str, **attrs):
+    return (dims, data, {"long_name": long_name, "units": units, **attrs})
+
+
+def build_dataset(
+    runner: BlockRunner, acc: Accumulator, *, elapsed_s: float, command: str = ""
+) -> xr.Dataset:
+    """Turn a finished run's reducers into the results Dataset."""
+    sc, m = runner.scenario, runner.model
+    n = acc.draws_done
+    counts = acc.rank_counts
+    nc = len(m.countries)
+    prob = counts / n
+    k = sc.top_k
+    p_top = prob[..., :k].sum(axis=-1)
+    lower, upper = wilson_interval(p_top, n)
+    mean = acc.sum1 / n
+    var = np.maximum(acc.sum2 / n - mean**2, 0.0) * (n / (n - 1) if n > 1 else 0.0)
+    quant = np.empty((*acc.hist.shape[:-1], len(QUANTILES)))
+    for i, b in enumerate(runner.bins):
+        quant[i] = histogram_quantiles(acc.hist[i], b.edges(), QUANTILES)
+
+    mdims = ("metric", "year", "country")
+    data_vars = {
+        "rank_count": _var(
+            (*mdims, "rank"), counts, "number of draws in which the country has this rank", "1"
+        ),
+        "rank_probability": _var(
+            (*mdims, "rank"), prob, "probability that the country has this rank", "1"
+        ),
+        "p_top": _var(mdims, p_top, f"probability of rank <= {k} (top_k)", "1"),
+        "p_top_lower": _var(
+            mdims,
+            lower,
+            "lower bound of the 95% Wilson interval of p_top",
+            "1",
+            method="wilson",
+            confidence=CONFIDENCE,
+        ),
+        "p_top_upper": _var(
+            mdims,
+            upper,
+            "upper bound of the 95% Wilson interval of p_top",
+            "1",
+            method="wilson",
+            confidence=CONFIDENCE,
+        ),
+        "value_mean": _var(mdims, mean, "mean score of the metric", "see metric_units"),
+        "value_sd": _var(
+            mdims, np.sqrt(var), "standard deviation of the score", "see metric_units"
+        ),
+        "value_quantile": _var(
+            (*mdims, "quantile"),
+            quant,
+            "quantile of the score (histogram, 1 bin accuracy)",
+            "see metric_units",
+        ),
+        "effective_sample_size": _var((), float(n), "effective sample size (Kish)", "1"),
+    }
+    coords = {
+        "metric": ("metric", list(m.metrics)),
+        "year": ("year", np.array(m.years, dtype=np.int32)),
+        "country": ("country", list(m.countries)),
+        "rank": ("rank", np.arange(1, nc + 1, dtype=np.int16)),
+        "quantile": ("quantile", np.array(QUANTILES)),
+        "factor": ("factor", list(sc.factor_names)),
+        "metric_long_name": ("metric", [m.metric_info[x][0] for x in m.metrics]),
+        "metric_units": ("metric", [m.metric_info[x][1] for x in m.metrics]),
+        "country_name": ("country", list(m.country_names)),
+        "factor_units": ("factor", [f.units for f in sc.factors]),
+        "factor_description": ("factor", [f.description for f in sc.factors]),
+    }
+    if acc.keep:
+        coords["draw"] = ("draw", np.arange(n, dtype=np.int64))
+        data_vars["focus_rank"] = _var(
+            ("draw", "metric", "year"), acc.focus_rank, f"rank of the focus country {sc.focus}", "1"
+        )
+        data_vars["focus_value"] = _var(
+            ("draw", "metric", "year"),
+            acc.focus_value,
+            f"score of the focus country {sc.focus}",
+            "see metric_units",
+        )
+        data_vars["factor_value"] = _var(
+            ("draw", "factor"), acc.factor_value, "sampled value of the factor", "see factor_units"
+        )
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs = {
+        "title": f"g3sim results: {sc.name}",
+        "Conventions": "CF-1.10",
+        "g3sim_format": FORMAT,
+        "g3sim_format_version": FORMAT_VERSION,
+        "scenario_name": sc.name,
+        "scenario_description": sc.description,
+        "scenario_toml": sc.to_toml(),
+        "scenario_sha256": sc.sha256,
+        "scenario_source": str(sc.source),
+        "model": m.name,
+        "focus": sc.focus,
+        "top_k": sc.top_k,
+        "seed": np.int64(sc.seed),
+        "design": sc.design,
+        "draws": np.int64(n),
+        "block_size": np.int64(sc.block_size),
+        "keep_draws": int(acc.keep),
+        "confidence_level": CONFIDENCE,
+        "interval_method": "wilson",
+        "simulator_version": __version__,
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "xarray_version": xr.__version__,
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "elapsed_s": round(float(elapsed_s), 4),
+        "command": command,
+        **{f"model_{k}": v for k, v in m.describe().items()},
+    }
+    return ds
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def default_path(name: str) -> Path:
+    return Path("results") / f"{name}.nc"
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    enc = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "fiu" and var.ndim > 0:
+            enc[name] = {"zlib": True, "complevel": 4, "shuffle": True}
+    return enc
+
+
+def check_writable(path: Path, *, force: bool) -> None:
+    """Refuse before a run starts, not after: an existing file or an unwritable folder."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to replace it, or -o to write elsewhere")
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; name a .nc file with -o")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{parent}: no such directory; create it or choose another -o path")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{parent}: not writable; choose another -o path")
+
+
+def save(ds: xr.Dataset, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write ``ds`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    check_writable(path, force=force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write results ({exc.strerror or exc}); free space "
+            "or choose another -o path"
+        ) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def open_results(path: str | os.PathLike) -> xr.Dataset:
+    """Open a g3sim results file fully into memory, with a clear error for a bad file."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(f"{path}: no such results file; run `g3sim run SCENARIO` first")
+    if path.is_dir():
+        raise ResultsError(f"{path} is a directory; name a .nc results file")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            ds.load()
+    except Exception as exc:  # netCDF4 raises OSError, RuntimeError, ValueError, KeyError ...
+        raise ResultsError(
+            f"{path}: not a readable NetCDF file ({type(exc).__name__}: {str(exc)[:80]}); "
+            "re-run the scenario to recreate it"
+        ) from None
+    if ds.attrs.get("g3sim_format") != FORMAT:
+        raise ResultsError(
+            f"{path}: a NetCDF file, but not written by g3sim (no g3sim_format attribute); "
+            "name a file made by `g3sim run`"
+        )
+    version = int(ds.attrs.get("g3sim_format_version", 0))
+    if version > FORMAT_VERSION:
+        raise ResultsError(
+            f"{path}: written in results format {version} by a newer g3sim; this g3sim reads "
+            f"up to {FORMAT_VERSION}: upgrade g3sim"
+        )
+    missing = [v for v in ("rank_probability", "p_top") if v not in ds]
+    if missing:
+        raise ResultsError(f"{path}: g3sim file lacks {', '.join(missing)}; it is damaged: re-run")
+    return ds
+
+
+def python_command() -> str:
+    return " ".join(["g3sim", *sys.argv[1:]])

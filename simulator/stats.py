@@ -1,0 +1,78 @@
+"""Interval estimates for Monte Carlo probabilities.
+
+All intervals are two-sided 95% by default. With importance weights (history matching) a
+proportion's interval uses the Kish effective sample size ``n_eff = (Σw)² / Σw²`` in place of n.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+Z95 = float(stats.norm.ppf(0.975))  # 1.95996: two-sided 95% normal quantile
+
+
+def wilson_interval(p_hat, n, *, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion ``p_hat`` estimated from ``n`` trials.
+
+    Works element-wise on arrays; ``n`` may be an effective sample size (not an integer).
+    Where ``n`` is 0 the interval is [0, 1].
+    """
+    p_hat = np.asarray(p_hat, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = 1 + z**2 / n
+        centre = (p_hat + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p_hat * (1 - p_hat) / n + z**2 / (4 * n**2)) / denom
+        lower = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
+        upper = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
+    # At p̂ = 0 or 1 the exact bound is 0 or 1; rounding can leave a few ulps.
+    lower = np.where(p_hat <= 0, 0.0, lower)
+    upper = np.where(p_hat >= 1, 1.0, upper)
+    return lower, upper
+
+
+def clopper_pearson_interval(k, n, *, confidence: float = 0.95):
+    """Exact (conservative) binomial interval for ``k`` successes in ``n`` trials."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a = (1 - confidence) / 2
+    with np.errstate(invalid="ignore"):
+        lower = np.where(k > 0, stats.beta.ppf(a, k, n - k + 1), 0.0)
+        upper = np.where(k < n, stats.beta.ppf(1 - a, k + 1, n - k), 1.0)
+    return lower, upper
+
+
+def kish_ess(weights: np.ndarray) -> float:
+    """Kish effective sample size of importance weights."""
+    w = np.asarray(weights, dtype=float)
+    s2 = float(np.dot(w, w))
+    return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
+
+
+def histogram_quantiles(counts: np.ndarray, edges: np.ndarray, qs) -> np.ndarray:
+    """Quantiles from histogram ``counts`` (last axis = bins) with bin ``edges``.
+
+    Linear interpolation inside the bin that holds each quantile; the error is at most one bin
+    width. Returns an array with the quantile axis last; NaN where a histogram is empty.
+    """
+    counts = np.asarray(counts, dtype=float)
+    cum = np.cumsum(counts, axis=-1)
+    total = cum[..., -1:]
+    out = np.empty((*counts.shape[:-1], len(qs)))
+    flat_cum = cum.reshape(-1, counts.shape[-1])
+    flat_tot = total.reshape(-1)
+    flat_counts = counts.reshape(-1, counts.shape[-1])
+    res = out.reshape(-1, len(qs))
+    for i in range(flat_cum.shape[0]):
+        if flat_tot[i] <= 0:
+            res[i] = np.nan
+            continue
+        target = np.asarray(qs) * flat_tot[i]
+        j = np.searchsorted(flat_cum[i], target, side="left")
+        j = np.minimum(j, counts.shape[-1] - 1)
+        before = np.where(j > 0, flat_cum[i][j - 1], 0.0)
+        inside = flat_counts[i][j]
+        frac = np.where(inside > 0, (target - before) / np.where(inside > 0, inside, 1), 0.5)
+        res[i] = edges[j] + np.clip(frac, 0, 1) * (edges[j + 1] - edges[j])
+    return out
