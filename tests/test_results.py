@@ -70,9 +70,12 @@ def test_quantiles_match_per_draw_quantiles_within_a_bin(ds):
     x = ds["focus_value"].sel(metric="score", year=2030).values
     q = ds["value_quantile"].sel(metric="score", year=2030, country="KOR").values
     expected = np.quantile(x, ds["quantile"].values)
-    bin_width = max(m + 8 * s for m, s in FIVE.values()) - min(m - 8 * s for m, s in FIVE.values())
-    # Histogram quantiles are exact to one bin; the empirical quantile convention adds < 1 gap.
-    np.testing.assert_allclose(q, expected, atol=bin_width / 2000 * 1.01 + 0.05)
+    lo = min(m - 8 * s for m, s in FIVE.values())
+    hi = max(m + 8 * s for m, s in FIVE.values())
+    bin_width = (hi - lo) / 2000
+    # Histogram quantiles are exact to one bin; np.quantile interpolates between order
+    # statistics, whose gap at the 5% quantile is ~1 / (n f(q)) ≈ 0.02 here: allow 0.05.
+    np.testing.assert_allclose(q, expected, atol=bin_width + 0.05)
 
 
 def test_save_open_round_trip_is_identical(ds, tmp_path):
