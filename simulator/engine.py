@@ -64,27 +64,53 @@ def block_length(scenario: Scenario, block: int) -> int:
 def ranks_min(x: np.ndarray) -> np.ndarray:
     """Competition ranks along the last axis: ``1 + #{j : x_j > x_i}`` (ties share the best).
 
-    Pairwise comparison for small country sets (fastest up to ~40), a stable sort otherwise.
+    The reference definition; the engine uses the faster :func:`rank_counts` and
+    :func:`focus_ranks`, which tests check against this.
     """
-    c = x.shape[-1]
-    dtype = np.int16
-    if c <= 40:
-        r = np.ones(x.shape, dtype=dtype)
-        for j in range(c):
-            r += x[..., j : j + 1] > x
-        return r
-    order = np.argsort(-x, axis=-1, kind="stable")
-    xs = np.take_along_axis(x, order, axis=-1)
-    pos = np.broadcast_to(np.arange(c, dtype=dtype), xs.shape)
-    new = np.empty(xs.shape, dtype=bool)
-    new[..., 0] = True
-    np.not_equal(xs[..., 1:], xs[..., :-1], out=new[..., 1:])
-    start = np.where(new, pos, 0).astype(dtype)
+    return 1 + (x[..., None, :] > x[..., :, None]).sum(axis=-1, dtype=np.int16)
+
+
+def focus_ranks(x: np.ndarray, focus: int) -> np.ndarray:
+    """Rank of country ``focus`` for every (draw, year) of ``x`` (n, year, country): int16."""
+    return 1 + (x > x[..., focus : focus + 1]).sum(axis=-1, dtype=np.int16)
+
+
+PAIRWISE_MAX_COUNTRIES = 24  # measured crossover between the two rank-count methods
+
+
+def rank_counts(x: np.ndarray) -> np.ndarray:
+    """How many draws give each country each rank: ``(year, country, rank)`` int64 counts.
+
+    ``x`` is ``(n, year, country)``. Ranks follow :func:`ranks_min`. For a few countries,
+    pairwise comparisons on country-major rows; for more, one sort per (draw, year): the country at
+    sorted position p has rank 1 + (start of p's group of tied values), so counts come from one
+    bincount of (country, rank) pairs with no inverse permutation.
+    """
+    n, ny, nc = x.shape
+    counts = np.empty((ny, nc, nc), dtype=np.int64)
+    if nc <= PAIRWISE_MAX_COUNTRIES:
+        xt = np.ascontiguousarray(x.transpose(1, 2, 0))  # (year, country, n)
+        above = np.zeros(xt.shape, dtype=np.int8)  # number of rivals strictly above
+        tmp = np.empty(xt.shape, dtype=bool)
+        for j in range(nc):
+            np.greater(xt[:, j : j + 1, :], xt, out=tmp)
+            np.add(above, tmp.view(np.int8), out=above)
+        for y in range(ny):
+            for c in range(nc):
+                counts[y, c] = np.bincount(above[y, c], minlength=nc)
+        return counts
+    neg = np.negative(x)
+    order = np.argsort(neg, axis=-1)  # country at each descending position
+    neg.sort(axis=-1)
+    start = np.empty(x.shape, dtype=np.intp)
+    start[..., 0] = 0
+    new_group = neg[..., 1:] != neg[..., :-1]
+    np.multiply(new_group, np.arange(1, nc), out=start[..., 1:])
     np.maximum.accumulate(start, axis=-1, out=start)
-    start += 1
-    r = np.empty(xs.shape, dtype=dtype)
-    np.put_along_axis(r, order, start, axis=-1)
-    return r
+    order *= nc
+    order += start
+    order += (np.arange(ny) * nc * nc)[:, None]
+    return np.bincount(order.ravel(), minlength=ny * nc * nc).reshape(ny, nc, nc)
 
 
 @dataclass
@@ -114,9 +140,6 @@ class BlockRunner:
         if len({b.n for b in self.bins}) > 1:
             raise ModelError(f"model {m.name}: every metric's Bins must have the same n")
         self.nbins = self.bins[0].n
-        ny, nc = self.shape[1], self.shape[2]
-        # Flat offsets of each (year, country) cell, for bincount.
-        self._cell = np.arange(ny * nc, dtype=np.intp).reshape(ny, nc)
 
     def __call__(self, block: int) -> BlockResult:
         sc, m = self.scenario, self.model
@@ -132,7 +155,7 @@ class BlockRunner:
         )
         scores = m.simulate(factors, StreamFactory(sc.seed, block), n)
         nm, ny, nc = self.shape
-        rank_counts = np.empty((nm, ny, nc, nc), dtype=np.int64)
+        rank_counts_ = np.empty((nm, ny, nc, nc), dtype=np.int64)
         hist = np.empty((nm, ny, nc, self.nbins), dtype=np.int64)
         sum1 = np.empty((nm, ny, nc))
         sum2 = np.empty((nm, ny, nc))
@@ -151,18 +174,16 @@ class BlockRunner:
                     f"model {m.name} produced non-finite {metric} values in block {block}; "
                     "check the scenario's factor and [model] ranges"
                 )
-            r = ranks_min(x)
-            idx = r.astype(np.intp)
-            idx += (self._cell * nc - 1)[None]
-            rank_counts[k] = np.bincount(idx.ravel(), minlength=ny * nc * nc).reshape(ny, nc, nc)
+            rank_counts_[k] = rank_counts(x)
             b = self.bins[k]
             hidx = b.index(x)
-            hidx += (self._cell * b.n)[None]
-            hist[k] = np.bincount(hidx.ravel(), minlength=ny * nc * b.n).reshape(ny, nc, b.n)
+            for y in range(ny):
+                for c in range(nc):
+                    hist[k, y, c] = np.bincount(hidx[:, y, c], minlength=b.n)
             sum1[k] = x.sum(axis=0)
             sum2[k] = np.einsum("ijk,ijk->jk", x, x)
             if keep:
-                focus_rank[:, k] = r[:, :, fi]
+                focus_rank[:, k] = focus_ranks(x, fi)
                 focus_value[:, k] = x[:, :, fi]
         factor_value = None
         if keep:
@@ -170,7 +191,7 @@ class BlockRunner:
             for j, f in enumerate(sc.factors):
                 factor_value[:, j] = factors[f.name]
         return BlockResult(
-            block, n, rank_counts, hist, sum1, sum2, focus_rank, focus_value, factor_value
+            block, n, rank_counts_, hist, sum1, sum2, focus_rank, focus_value, factor_value
         )
 
 

@@ -38,12 +38,15 @@ class Bins:
     n: int = 1000
     log: bool = False
 
-    def index(self, x: np.ndarray) -> np.ndarray:
+    def index(self, x: np.ndarray, offset: np.ndarray | int = 0) -> np.ndarray:
+        """Bin index of each value (clipped to the range), plus ``offset`` (for bincount)."""
         lo, hi = (np.log10(self.low), np.log10(self.high)) if self.log else (self.low, self.high)
-        if self.log:
-            x = np.log10(np.maximum(x, self.low))
-        i = ((x - lo) * (self.n / (hi - lo))).astype(np.intp)
-        return np.clip(i, 0, self.n - 1, out=i)
+        y = np.log10(np.maximum(x, self.low)) if self.log else x.astype(float, copy=True)
+        y -= lo
+        y *= self.n / (hi - lo)
+        np.clip(y, 0, self.n - 1, out=y)  # in float: cheaper than clipping the integers
+        y += offset
+        return y.astype(np.intp)
 
     def edges(self) -> np.ndarray:
         if self.log:

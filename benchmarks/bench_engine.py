@@ -1,0 +1,115 @@
+"""Engine throughput benchmarks (run by hand: `make bench`; figures go in the README).
+
+Measures, on this machine:
+* draws/s for a 20-country gaussian race (one year, draws not kept, the default block size);
+* the ratio of the engine's time to the time numpy takes just to generate the same random
+  numbers (one standard normal per country and draw, from the same PCG64 generators);
+* draws/s for the baseline ai_race scenario, when configs/baseline.toml exists.
+
+Each figure is the best of ``--repeat`` runs (the least disturbed by other load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simulator.engine import n_blocks, resolve, run
+from simulator.sampling import StreamFactory
+from simulator.scenario import load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gaussian_race(n_countries: int, draws: int) -> dict:
+    rng = np.random.default_rng(0)  # fixed: the benchmark's own race, not a run's randomness
+    codes = ["KOR"] + [f"C{i:02d}" for i in range(n_countries - 1)]
+    return {
+        "scenario": {
+            "name": "bench-gauss",
+            "model": "gaussian_race",
+            "focus": "KOR",
+            "years": [2030],
+            "draws": draws,
+            "seed": 1,
+            "keep_draws": False,
+        },
+        "model": {
+            "countries": {
+                c: {"mean": float(m), "sd": float(s)}
+                for c, m, s in zip(
+                    codes,
+                    rng.uniform(0, 100, n_countries),
+                    rng.uniform(1, 10, n_countries),
+                    strict=True,
+                )
+            }
+        },
+    }
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_gaussian(n_countries: int, draws: int, repeat: int) -> dict:
+    sc = resolve(scenario_from_dict(gaussian_race(n_countries, draws)))
+    t_engine = best_of(lambda: run(sc), repeat)
+
+    def rng_only():
+        for b in range(n_blocks(sc)):
+            n = min(sc.block_size, sc.draws - b * sc.block_size)
+            StreamFactory(sc.seed, b)("scores").standard_normal((n, 1, n_countries))
+
+    t_rng = best_of(rng_only, repeat)
+    return {
+        "countries": n_countries,
+        "draws": draws,
+        "engine_s": round(t_engine, 4),
+        "rng_only_s": round(t_rng, 4),
+        "draws_per_s": round(draws / t_engine),
+        "engine_over_rng": round(t_engine / t_rng, 2),
+    }
+
+
+def bench_scenario(path: Path, draws: int, repeat: int) -> dict:
+    sc = resolve(load_scenario(path), draws=draws, seed=1, keep_draws=False)
+    t = best_of(lambda: run(sc), repeat)
+    return {
+        "scenario": str(path.relative_to(ROOT)),
+        "draws": draws,
+        "seconds": round(t, 3),
+        "draws_per_s": round(draws / t),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--draws", type=int, default=1_000_000)
+    ap.add_argument("--baseline-draws", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    out = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
+        f"numpy {np.__version__}",
+        "gaussian_race": bench_gaussian(20, args.draws, args.repeat),
+    }
+    baseline = ROOT / "configs" / "baseline.toml"
+    if baseline.exists():
+        out["baseline"] = bench_scenario(baseline, args.baseline_draws, args.repeat)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
