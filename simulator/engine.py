@@ -86,7 +86,7 @@ def rank_counts(x: np.ndarray) -> np.ndarray:
     sorted position p has rank 1 + (start of p's group of tied values), so counts come from one
     bincount of (country, rank) pairs with no inverse permutation.
     """
-    n, ny, nc = x.shape
+    _, ny, nc = x.shape
     counts = np.empty((ny, nc, nc), dtype=np.int64)
     if nc <= PAIRWISE_MAX_COUNTRIES:
         xt = np.ascontiguousarray(x.transpose(1, 2, 0))  # (year, country, n)

@@ -10,7 +10,7 @@ from simulator.engine import PAIRWISE_MAX_COUNTRIES, focus_ranks, rank_counts, r
 
 def _reference_counts(x):
     r = ranks_min(x)
-    n, ny, nc = x.shape
+    _, ny, nc = x.shape
     return np.stack(
         [[np.bincount(r[:, y, c] - 1, minlength=nc) for c in range(nc)] for y in range(ny)]
     )
