@@ -130,15 +130,25 @@ def main() -> None:
     default=None,
     help="Store per-draw data [default: yes up to 1,000,000 draws].",
 )
+@click.option(
+    "-w",
+    "--workers",
+    default="1",
+    show_default=True,
+    metavar="N|auto",
+    help="Local worker processes; results are identical for any count.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def run(scenario, draws, seed, design, overrides, output, force, keep_draws, quiet):
+def run(scenario, draws, seed, design, overrides, output, force, keep_draws, workers, quiet):
     """Run SCENARIO and print P(focus rank ≤ k) by metric and year."""
     from .engine import resolve
     from .engine import run as run_engine
+    from .executors import parse_workers
     from .render import headline
     from .results import check_writable, default_path, save
     from .scenario import load_scenario
 
+    n_workers = parse_workers(workers)
     sc = load_scenario(scenario, overrides)
     seeded = seed is not None or sc.seed is not None
     sc = resolve(sc, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
@@ -146,7 +156,7 @@ def run(scenario, draws, seed, design, overrides, output, force, keep_draws, qui
     check_writable(out, force=force)
     progress = Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        ds = run_engine(sc, progress=progress, command=_command_line())
+        ds = run_engine(sc, progress=progress, command=_command_line(), workers=n_workers)
     finally:
         progress.close()
     save(ds, out, force=force)

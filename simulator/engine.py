@@ -249,6 +249,7 @@ def run(
     keep_draws: bool | None = None,
     progress: ProgressFn | None = None,
     command: str = "",
+    workers: int = 1,
 ):
     """Run a scenario and return its results as an :class:`xarray.Dataset`.
 
@@ -261,17 +262,20 @@ def run(
         entropy and stored in the results.
     progress
         Called as ``progress(draws_done, draws_total)`` after every block.
+    workers
+        Local worker processes (1: run in this process). Results are identical for any count.
     command
         The command line, recorded in the results' attributes.
     """
+    from .executors import run_blocks
     from .results import build_dataset
 
     scenario = resolve(scenario, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
     t0 = time.perf_counter()
     runner = BlockRunner(scenario)
     acc = Accumulator(runner)
-    for block in range(acc.nblocks):
-        acc.add(runner(block))
+    for res in run_blocks(scenario, range(acc.nblocks), workers=workers, runner=runner):
+        acc.add(res)
         if progress is not None:
             progress(acc.draws_done, scenario.draws)
     elapsed = time.perf_counter() - t0

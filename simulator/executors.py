@@ -1,0 +1,97 @@
+"""Where blocks run: in this process, or in local worker processes.
+
+Blocks are the unit of randomness and of work: whichever executor runs them, each block draws from
+its own streams and the :class:`~simulator.engine.Accumulator` folds results in block order, so the
+results are bit-identical for any executor and worker count (tests/test_executors.py).
+
+Worker processes rebuild the scenario from its resolved TOML text, the same text the results file
+stores, so a worker runs exactly what the parent would.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import tomllib
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+from .engine import BlockResult, BlockRunner
+from .errors import ConfigError
+from .scenario import Scenario, scenario_from_dict
+
+_WORKER_RUNNER: BlockRunner | None = None
+
+
+def parse_workers(value: str | int | None) -> int:
+    """``"auto"`` → the number of CPUs; otherwise a whole number ≥ 1."""
+    if value is None:
+        return 1
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return max(1, os.cpu_count() or 1)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise ConfigError(f"--workers {value!r}: expected a whole number ≥ 1 or 'auto'")
+    return n
+
+
+def _init_worker(toml_text: str, source: str) -> None:
+    global _WORKER_RUNNER
+    _WORKER_RUNNER = BlockRunner(scenario_from_dict(tomllib.loads(toml_text), source=source))
+
+
+def _run_block(block: int) -> BlockResult:
+    assert _WORKER_RUNNER is not None, "worker not initialised"
+    return _WORKER_RUNNER(block)
+
+
+def _context():
+    # fork starts workers in milliseconds and is safe here (no threads of ours run at that
+    # point); other platforms use spawn.
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def run_blocks(
+    scenario: Scenario,
+    blocks: Iterable[int],
+    *,
+    workers: int = 1,
+    runner: BlockRunner | None = None,
+) -> Iterator[BlockResult]:
+    """Yield the results of ``blocks`` (in completion order) using ``workers`` processes."""
+    blocks = list(blocks)
+    if workers <= 1 or len(blocks) <= 1:
+        runner = runner or BlockRunner(scenario)
+        for b in blocks:
+            yield runner(b)
+        return
+    in_flight = 2 * workers  # bounded: memory stays proportional to workers, not to draws
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(blocks)),
+        mp_context=_context(),
+        initializer=_init_worker,
+        initargs=(scenario.to_toml(), scenario.source),
+    ) as pool:
+        pending: set[Future] = set()
+        todo = iter(blocks)
+        try:
+            for b in todo:
+                pending.add(pool.submit(_run_block, b))
+                if len(pending) >= in_flight:
+                    break
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(_run_block, nxt))
+        finally:
+            for fut in pending:
+                fut.cancel()
