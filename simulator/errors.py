@@ -16,6 +16,9 @@ class G3simError(Exception):
 
     exit_code = 1
 
+    def __str__(self) -> str:
+        return one_line(super().__str__())
+
 
 class ConfigError(G3simError, ValueError):
     """A scenario file, an override or a command-line value is wrong (exit code 2)."""
@@ -40,6 +43,20 @@ class OutputError(G3simError, OSError):
     """The results could not be written (exit code 1)."""
 
     exit_code = 1
+
+
+def one_line(text: str) -> str:
+    """Escape the line breaks in ``text``, so that a message stays one line on stderr.
+
+    A message may quote a TOML key or value, or an OS error text, that holds a newline.
+    """
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so that a message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
