@@ -17,6 +17,7 @@ discrete distribution over arbitrary real values). Every returned object has ``p
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,8 +25,22 @@ import numpy as np
 from scipy import stats
 
 from .errors import ConfigError, did_you_mean
+from .errors import short_repr as _short
 
 Z95 = stats.norm.ppf(0.95)  # 1.6449: the 95th percentile of the standard normal
+# The most extreme uniforms the samplers pass to ``ppf`` (sampling._U_LOW and _U_HIGH): a
+# distribution must give finite values there, or a run would produce inf or nan.
+TAIL_UNIFORMS = (2.0**-54, 1.0 - 2.0**-53)
+
+
+def finite_number(value: Any) -> bool:
+    """True for an int or float (not a bool) that converts to a finite float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range (TOML allows 64-bit, Python more)
+        return False
 
 
 class Constant:
@@ -94,7 +109,6 @@ class _Spec:
         self.table = table
         self.key = key
         self.source = source
-        self.used = {"dist"}
 
     def error(self, message: str, param: str | None = None) -> ConfigError:
         key = f"{self.key}.{param}" if param else self.key
@@ -104,7 +118,6 @@ class _Spec:
         return name in self.table
 
     def number(self, name: str, default: float | None = None) -> float:
-        self.used.add(name)
         if name not in self.table:
             if default is not None:
                 return default
@@ -112,12 +125,11 @@ class _Spec:
         value = self.table[name]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(f"must be a number, got {value!r}", name)
-        if not math.isfinite(value):
-            raise self.error(f"must be finite, got {value!r}", name)
+        if not finite_number(value):
+            raise self.error(f"must be a finite number, got {_short(value)}", name)
         return float(value)
 
     def numbers(self, name: str) -> list[float]:
-        self.used.add(name)
         if name not in self.table:
             raise self.error(f"{self.dist_name} needs '{name}'; add {name} = [<numbers>]")
         value = self.table[name]
@@ -125,8 +137,8 @@ class _Spec:
             raise self.error(f"must be a non-empty list of numbers, got {value!r}", name)
         out = []
         for i, v in enumerate(value):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise self.error(f"item {i} must be a finite number, got {v!r}", name)
+            if not finite_number(v):
+                raise self.error(f"item {i} must be a finite number, got {_short(v)}", name)
             out.append(float(v))
         return out
 
@@ -134,14 +146,16 @@ class _Spec:
     def dist_name(self) -> str:
         return str(self.table.get("dist"))
 
-    def finish(self) -> None:
-        extra = sorted(set(self.table) - self.used)
+    def check_keys(self) -> None:
+        """Refuse a parameter the distribution does not take (before a typo reads as missing)."""
+        extra = sorted(set(self.table) - {"dist", *_PARAMS[self.dist_name]})
         if extra:
             name = extra[0]
             raise self.error(
-                f"unknown parameter '{name}' for {self.dist_name}"
+                f"unknown parameter for {self.dist_name}"
                 f"{did_you_mean(name, _PARAMS[self.dist_name])}; "
-                f"{self.dist_name} takes {', '.join(_PARAMS[self.dist_name])}"
+                f"{self.dist_name} takes {', '.join(_PARAMS[self.dist_name])}",
+                name,
             )
 
 
@@ -186,6 +200,12 @@ def _lognormal(s: _Spec):
             mu = math.log(median)
         else:
             mu = s.number("mu")
+            if abs(mu) > 700:  # exp(mu), the median, would overflow or underflow a float
+                raise s.error(
+                    f"mu is the log of the median and must lie in [-700, 700], got mu = {mu:g}; "
+                    "did you mean median?",
+                    "mu",
+                )
         sigma = s.number("sigma")
     if not sigma > 0:
         raise s.error(f"lognormal needs sigma > 0, got sigma = {sigma:g}", "sigma")
@@ -272,8 +292,10 @@ def _discrete(s: _Spec):
             f"needs as many probabilities as values, got {len(probs)} for {len(values)} values",
             "probabilities",
         )
-    if any(p < 0 for p in probs):
-        raise s.error("probabilities must be ≥ 0", "probabilities")
+    negative = [i for i, p in enumerate(probs) if p < 0]
+    if negative:
+        i = negative[0]
+        raise s.error(f"probabilities must be ≥ 0, got item {i} = {probs[i]:g}", "probabilities")
     if not math.isclose(sum(probs), 1.0, abs_tol=1e-9):
         raise s.error(f"probabilities must sum to 1, got {sum(probs):.12g}", "probabilities")
     return DiscreteValues(values, probs)
@@ -344,14 +366,28 @@ def make_distribution(table: Mapping[str, Any], *, key: str = "", source: str | 
         raise ConfigError(
             f"missing 'dist'; add dist = one of {', '.join(DISTRIBUTIONS)}", source=source, key=key
         )
-    if dist not in _BUILDERS:
+    if not isinstance(dist, str) or dist not in _BUILDERS:
         raise ConfigError(
-            f"unknown distribution {dist!r}{did_you_mean(str(dist), DISTRIBUTIONS)}; "
+            f"unknown distribution {_short(dist)}{did_you_mean(str(dist), DISTRIBUTIONS)}; "
             f"use one of {', '.join(DISTRIBUTIONS)}",
             source=source,
             key=f"{key}.dist",
         )
     spec = _Spec(table, key, source)
+    spec.check_keys()
     frozen = _BUILDERS[dist](spec)
-    spec.finish()
+    _check_tails(frozen, spec)
     return frozen
+
+
+def _check_tails(frozen: Any, spec: _Spec) -> None:
+    """Refuse parameters whose extreme quantiles overflow (e.g. sd = 1e308)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tails = np.asarray(frozen.ppf(np.array(TAIL_UNIFORMS)), dtype=float)
+    if not np.isfinite(tails).all():
+        raise spec.error(
+            f"{spec.dist_name} with these parameters has non-finite quantiles "
+            f"(ppf at the extremes gives {tails[0]:g} and {tails[1]:g}); "
+            "use smaller magnitudes, e.g. rescale the factor's units"
+        )
