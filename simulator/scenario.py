@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,8 +29,9 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from .distributions import make_distribution
+from .distributions import finite_number, make_distribution
 from .errors import ConfigError, did_you_mean
+from .errors import short_repr as _short
 
 DESIGNS = ("mc", "lhs", "sobol")
 DEFAULT_BLOCK_SIZE = 2**14
@@ -97,6 +97,9 @@ class Scenario:
     observations: tuple[Mapping[str, Any], ...]
     source: str
     data: Mapping[str, Any] = field(repr=False)
+    #: Key path → where its value came from, when that is not ``source``: a parent file
+    #: (``extends``) or a ``--set`` override. Used only to name the right place in messages.
+    origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -116,34 +119,49 @@ class Scenario:
         for k, v in scenario_keys.items():
             if v is not None:
                 data.setdefault("scenario", {})[k] = v
-        return scenario_from_dict(data, source=self.source)
+        return scenario_from_dict(data, source=self.source, origins=self.origins)
+
+    def source_of(self, key: str) -> str:
+        """Where the value at dotted ``key`` was written: this file, a parent, or ``--set``."""
+        return _origin_of(key, self.origins) or self.source
+
+    def attribute(self, exc: ConfigError) -> ConfigError:
+        """``exc`` re-pointed at the file (or ``--set``) that wrote its key, if not ``source``."""
+        return _attribute(exc, self.source, self.origins)
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading files
 
 
-def _read_toml(path: Path, *, referrer: str | None = None) -> dict[str, Any]:
-    where = f"{referrer}: extends" if referrer else None
-    if not path.exists():
-        msg = f"{path}: no such scenario file"
-        raise ConfigError(f"{msg}; check the path" if where is None else msg, source=where)
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory, not a scenario file; name a .toml file")
+def _read_toml(path: Path, shown: str, *, referrer: str | None = None) -> dict[str, Any]:
+    """Read one TOML file; ``shown`` is its path as messages print it."""
+    if not path.exists() or path.is_dir():
+        what = "a directory, not a scenario file" if path.exists() else "no such scenario file"
+        if referrer is None:
+            fix = "name a .toml file" if path.exists() else "check the path"
+            raise ConfigError(f"{what}; {fix}", source=shown)
+        raise ConfigError(
+            f"{shown}: {what}; fix the file name (it is relative to {referrer}'s folder)",
+            source=referrer,
+            key="extends",
+        )
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"not UTF-8 text (byte {exc.start}); save the scenario as UTF-8", source=str(path)
+            f"not UTF-8 text (byte {exc.start}); save the scenario as UTF-8", source=shown
         ) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
+        raise ConfigError(
+            f"cannot read: {exc.strerror}; check its permissions", source=shown
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"TOML syntax error: {exc}; fix the file", source=str(path)) from None
+        raise ConfigError(f"TOML syntax error: {exc}; fix the file", source=shown) from None
     except RecursionError:
-        raise ConfigError("TOML nested too deeply; flatten the file", source=str(path)) from None
+        raise ConfigError("TOML nested too deeply; flatten the file", source=shown) from None
 
 
 def _merge(parent: Mapping[str, Any], child: Mapping[str, Any], path: str = "") -> dict[str, Any]:
@@ -159,27 +177,79 @@ def _merge(parent: Mapping[str, Any], child: Mapping[str, Any], path: str = "") 
     return out
 
 
-def _resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = Path(os.path.abspath(path))
-    if path in seen:
-        chain = " → ".join(p.name for p in (*seen, path))
-        raise ConfigError(f"extends makes a cycle ({chain}); remove one link", source=str(seen[0]))
+def _resolve_extends(
+    path: Path,
+    shown: str,
+    seen: tuple[Path, ...] = (),
+    referrer: str | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The merged data, and each file's own data (label, data), the farthest parent first."""
+    real = Path(os.path.abspath(path))
+    if real in seen:
+        chain = " → ".join(p.name for p in (*seen, real))
+        raise ConfigError(
+            f"makes a cycle ({chain}); remove one link", source=referrer, key="extends"
+        )
     if len(seen) >= MAX_EXTENDS_DEPTH:
         raise ConfigError(
-            f"extends chain deeper than {MAX_EXTENDS_DEPTH}; shorten it", source=str(seen[0])
-        )
-    data = _read_toml(path, referrer=str(seen[-1]) if seen else None)
-    parent_name = data.pop("extends", None)
-    if parent_name is None:
-        return data
-    if not isinstance(parent_name, str) or not parent_name:
-        raise ConfigError(
-            f'must be a file name, got {parent_name!r}; write extends = "baseline.toml"',
-            source=str(path),
+            f"chain deeper than {MAX_EXTENDS_DEPTH} files; shorten it",
+            source=referrer,
             key="extends",
         )
-    parent = _resolve_extends(path.parent / parent_name, (*seen, path))
-    return _merge(parent, data)
+    data = _read_toml(path, shown, referrer=referrer)
+    label = shown if referrer is None else f"{shown} (extended by {referrer})"
+    parent_name = data.pop("extends", None)
+    if parent_name is None:
+        return data, [(label, data)]
+    if not isinstance(parent_name, str) or not parent_name.strip():
+        raise ConfigError(
+            f'must be a file name, got {_short(parent_name)}; write extends = "baseline.toml"',
+            source=shown,
+            key="extends",
+        )
+    parent_shown = str(Path(shown).parent / parent_name)
+    parent, layers = _resolve_extends(path.parent / parent_name, parent_shown, (*seen, real), shown)
+    return _merge(parent, data), [*layers, (label, data)]
+
+
+def _key_paths(data: Any, prefix: str = "") -> Iterable[str]:
+    """Every dotted key path in nested tables (tables and values alike)."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            here = f"{prefix}.{key}" if prefix else str(key)
+            yield here
+            yield from _key_paths(value, here)
+
+
+def _origins(
+    data: Mapping[str, Any], layers: Sequence[tuple[str, Mapping[str, Any]]], source: str
+) -> dict[str, str]:
+    """Key path → the last layer that wrote it, for paths not written by ``source``."""
+    written = [(label, set(_key_paths(own))) for label, own in layers]
+    out = {}
+    for key in _key_paths(data):
+        label = next((lbl for lbl, keys in reversed(written) if key in keys), source)
+        if label != source:
+            out[key] = label
+    return out
+
+
+def _origin_of(key: str, origins: Mapping[str, str]) -> str | None:
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        label = origins.get(".".join(parts[:n]))
+        if label is not None:
+            return label
+    return None
+
+
+def _attribute(exc: ConfigError, source: str, origins: Mapping[str, str]) -> ConfigError:
+    if not exc.key or exc.source != source:
+        return exc
+    label = _origin_of(exc.key, origins)
+    if label is None or label == source:
+        return exc
+    return ConfigError(exc.detail, source=label, key=exc.key)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -188,18 +258,25 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. --set scenario.draws=20000")
     key, raw = text.split("=", 1)
     key = key.strip()
-    parts = key.split(".")
-    if not key or any(not p for p in parts):
+    parts = [p.strip() for p in key.split(".")]
+    if not all(parts):
         raise ConfigError(f"--set {text!r}: empty key part; write e.g. scenario.top_k=5")
     raw = raw.strip()
     try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return parts, value
+        doc = tomllib.loads(f"v = {raw}")
+    except (tomllib.TOMLDecodeError, RecursionError):  # not one TOML value: a bare string
+        return parts, raw
+    # "1\nw = 2" parses as two keys: that is not one TOML value, so keep the text as it is.
+    return parts, (doc["v"] if doc.keys() == {"v"} else raw)
 
 
-def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+def apply_overrides(
+    data: dict[str, Any],
+    overrides: Iterable[str],
+    layers: list[tuple[str, dict[str, Any]]] | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Apply ``--set KEY=VALUE`` overrides; record each in ``layers`` (for messages)."""
     data = copy.deepcopy(data)
     for text in overrides:
         parts, value = parse_override(text)
@@ -210,18 +287,32 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
                 nxt = node[part] = {}
             elif not isinstance(nxt, dict):
                 where = ".".join(parts[: i + 1])
-                raise ConfigError(f"--set {text!r}: {where} is a value, not a table")
+                raise ConfigError(
+                    f"--set {text!r}: {where} is a value, not a table, so it has no key "
+                    f"'{parts[i + 1]}'; set {where} itself, e.g. --set {where}=<value>"
+                )
             node = nxt
         node[parts[-1]] = value
+        if layers is not None:
+            own: dict[str, Any] = {}
+            leaf = own
+            for part in parts[:-1]:
+                leaf = leaf.setdefault(part, {})
+            leaf[parts[-1]] = value
+            layers.append((f"{source} (--set {text})" if source else f"--set {text}", own))
     return data
 
 
 def load_scenario(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Scenario:
-    """Read, merge (``extends``), override and validate a scenario file."""
-    path = Path(path)
-    data = _resolve_extends(path)
-    data = apply_overrides(data, overrides)
-    return scenario_from_dict(data, source=str(path))
+    """Read, merge (``extends``), override and validate a scenario file.
+
+    Messages name the file that wrote the bad key: a parent file for an inherited key, or the
+    ``--set`` override that set it.
+    """
+    shown = str(path)
+    data, layers = _resolve_extends(Path(path), shown)
+    data = apply_overrides(data, overrides, layers, shown)
+    return scenario_from_dict(data, source=shown, origins=_origins(data, layers, shown))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,16 +327,24 @@ class _Reader:
         key = f"{self.key}.{name}" if name else self.key
         return ConfigError(message, source=self.source, key=key)
 
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any, what: str) -> Any:
+    def get(
+        self,
+        name: str,
+        kind: type | tuple[type, ...],
+        default: Any,
+        what: str,
+        example: str | None = None,
+    ) -> Any:
+        """``table[name]`` if it is a ``kind`` (described as ``what``), else an error."""
         if name not in self.table:
             if default is _REQUIRED:
-                raise self.error(None, f"missing '{name}'; add {name} = {what}")
+                raise self.error(None, f"missing '{name}'; add {name} = {example or what}")
             return default
         value = self.table[name]
-        if isinstance(value, bool) and kind is not bool:
-            raise self.error(name, f"must be {what}, got {value!r}")
-        if not isinstance(value, kind):
-            raise self.error(name, f"must be {what}, got {value!r}")
+        wrong = (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind)
+        if wrong:
+            hint = f"; write e.g. {name} = {example}" if example else ""
+            raise self.error(name, f"must be {what}, got {_short(value)}{hint}")
         return value
 
 
@@ -275,29 +374,36 @@ def _read_correlation(table: Any, factors: Mapping[str, Factor], source: str) ->
     if not isinstance(table, Mapping):
         raise r.error(None, "must be a table with 'factors' and 'matrix'")
     _check_keys(table, ("factors", "matrix"), "correlation", source)
-    names = r.get("factors", list, _REQUIRED, '["factor_a", "factor_b"]')
+    names = r.get("factors", list, _REQUIRED, "a list of factor names", '["f_a", "f_b"]')
     for i, name in enumerate(names):
         if not isinstance(name, str) or name not in factors:
             raise r.error(
                 "factors",
-                f"item {i}: {name!r} is not a factor of this scenario"
+                f"item {i}: {_short(name)} is not a factor of this scenario"
                 f"{did_you_mean(str(name), factors)}; declare [factors.{name}] or remove it",
             )
     if len(set(names)) != len(names):
         raise r.error("factors", "names a factor twice; list each factor once")
     if len(names) < 2:
         raise r.error("factors", "needs at least two factors")
-    rows = r.get("matrix", list, _REQUIRED, "[[1, 0.5], [0.5, 1]]")
+    rows = r.get("matrix", list, _REQUIRED, "a list of rows", "[[1, 0.5], [0.5, 1]]")
     k = len(names)
-    if len(rows) != k or any(not isinstance(row, list) or len(row) != k for row in rows):
-        raise r.error("matrix", f"must be {k}×{k} to match {k} factors")
-    for row in rows:
+    if len(rows) != k:
+        raise r.error("matrix", f"must be {k}×{k} to match the {k} factors, got {len(rows)} rows")
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != k:
+            got = f"{len(row)} entries" if isinstance(row, list) else _short(row)
+            raise r.error("matrix", f"row {i} must have {k} entries (one per factor), got {got}")
         for v in row:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise r.error("matrix", f"entries must be finite numbers, got {v!r}")
+            if not finite_number(v):
+                raise r.error("matrix", f"entries must be finite numbers, got {_short(v)}")
     m = np.array(rows, dtype=float)
     if not np.allclose(np.diag(m), 1.0):
-        raise r.error("matrix", "diagonal must be all 1 (a factor's correlation with itself)")
+        raise r.error(
+            "matrix",
+            "diagonal must be all 1 (a factor's correlation with itself), got "
+            f"[{', '.join(f'{d:g}' for d in np.diag(m))}]",
+        )
     if not np.allclose(m, m.T, atol=1e-12):
         i, j = np.argwhere(~np.isclose(m, m.T, atol=1e-12))[0]
         raise r.error(
@@ -305,7 +411,8 @@ def _read_correlation(table: Any, factors: Mapping[str, Factor], source: str) ->
             f"must be symmetric: [{i}][{j}] = {m[i, j]:g} but [{j}][{i}] = {m[j, i]:g}",
         )
     if np.any(np.abs(m) > 1):
-        raise r.error("matrix", "correlations must lie in [-1, 1]")
+        i, j = np.argwhere(np.abs(m) > 1)[0]
+        raise r.error("matrix", f"correlations must lie in [-1, 1], got [{i}][{j}] = {m[i, j]:g}")
     eig = np.linalg.eigvalsh(m)
     if eig[0] < -1e-10:
         raise r.error(
@@ -323,8 +430,36 @@ def _read_correlation(table: Any, factors: Mapping[str, Factor], source: str) ->
     return Correlation(tuple(names), m, normal)
 
 
-def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
-    """Validate a merged scenario mapping into a :class:`Scenario`."""
+def scenario_from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str = "<scenario>",
+    origins: Mapping[str, str] | None = None,
+) -> Scenario:
+    """Validate a merged scenario mapping into a :class:`Scenario`.
+
+    Parameters
+    ----------
+    data
+        The scenario's tables, as read from TOML (``extends`` already resolved).
+    source
+        The scenario file, for messages.
+    origins
+        Key path → the file (or ``--set``) that wrote it, where that is not ``source``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the key path and the fix.
+    """
+    origins = dict(origins or {})
+    try:
+        return _scenario_from_dict(data, source, origins)
+    except ConfigError as exc:
+        raise _attribute(exc, source, origins) from None
+
+
+def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str, str]) -> Scenario:
     from .models import MODELS  # late import: models import this module's types
 
     data = copy.deepcopy(dict(data))
@@ -332,34 +467,40 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
     _check_keys(data, TOP_LEVEL_KEYS, "", source)
     sc = data.get("scenario")
     if not isinstance(sc, dict):
+        got = "" if sc is None else f", got {_short(sc)}"
         raise ConfigError(
-            "missing [scenario] table; add [scenario] with name and model",
+            f"needs a [scenario] table{got}; add [scenario] with name, model and years",
             source=source,
             key="scenario",
         )
     _check_keys(sc, SCENARIO_KEYS, "scenario", source)
     r = _Reader(sc, "scenario", source)
-    name = r.get("name", str, _REQUIRED, '"my-scenario"')
+    name = r.get("name", str, _REQUIRED, "a text", '"my-scenario"')
     if not name.strip() or any(c in name for c in "/\\\0") or name.startswith("."):
-        raise r.error("name", f"must be a plain file-name-like text, got {name!r}")
-    model = r.get("model", str, _REQUIRED, '"ai_race"')
+        raise r.error(
+            "name",
+            "must be a plain file-name-like text (no '/', '\\' or leading '.'), "
+            f"got {_short(name)}",
+        )
+    model = r.get("model", str, _REQUIRED, "a model name", f'"{next(iter(MODELS))}"')
     if model not in MODELS:
         raise r.error(
             "model",
-            f"unknown model {model!r}{did_you_mean(model, MODELS)}; use one of {', '.join(MODELS)}",
+            f"unknown model {_short(model)}{did_you_mean(model, MODELS)}; "
+            f"use one of {', '.join(MODELS)}",
         )
     description = r.get("description", str, "", "a text")
     focus = r.get("focus", str, "KOR", 'an ISO 3166 alpha-3 code such as "KOR"')
     top_k = r.get("top_k", int, 3, "a whole number ≥ 1")
     if top_k < 1:
         raise r.error("top_k", f"must be ≥ 1, got {top_k}")
-    years = r.get("years", list, _REQUIRED, "[2026, 2027, 2028]")
+    years = r.get("years", list, _REQUIRED, "a list of whole years", "[2026, 2027, 2028]")
     if not years or any(isinstance(y, bool) or not isinstance(y, int) for y in years):
-        raise r.error("years", f"must be a non-empty list of whole years, got {years!r}")
+        raise r.error("years", f"must be a non-empty list of whole years, got {_short(years)}")
     if any(b <= a for a, b in itertools.pairwise(years)):
-        raise r.error("years", f"must be strictly increasing, got {years!r}")
+        raise r.error("years", f"must be strictly increasing, got {_short(years)}")
     if not all(1900 <= y <= 2200 for y in years):
-        raise r.error("years", f"must lie between 1900 and 2200, got {years!r}")
+        raise r.error("years", f"must lie between 1900 and 2200, got {_short(years)}")
     draws = r.get("draws", int, DEFAULT_DRAWS, "a whole number ≥ 1")
     if not 1 <= draws <= MAX_DRAWS:
         raise r.error("draws", f"must be between 1 and {MAX_DRAWS:.0e}, got {draws}")
@@ -370,7 +511,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
     if design not in DESIGNS:
         raise r.error(
             "design",
-            f"unknown design {design!r}{did_you_mean(design, DESIGNS)}; use mc, lhs or sobol",
+            f"unknown design {_short(design)}{did_you_mean(design, DESIGNS)}; use mc, lhs or sobol",
         )
     block_size = r.get("block_size", int, DEFAULT_BLOCK_SIZE, "a whole number ≥ 1")
     if not 1 <= block_size <= 2**22:
@@ -392,7 +533,9 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
             meta = {k: table[k] for k in FACTOR_META_KEYS if k in table}
             for k, v in meta.items():
                 if not isinstance(v, str):
-                    raise ConfigError(f"must be a text, got {v!r}", source=source, key=f"{key}.{k}")
+                    raise ConfigError(
+                        f"must be a text, got {_short(v)}", source=source, key=f"{key}.{k}"
+                    )
             table = {k: v for k, v in table.items() if k not in FACTOR_META_KEYS}
         dist = make_distribution(table, key=key, source=source)
         factors[fname] = Factor(fname, dist, table, **meta)
@@ -429,6 +572,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
         observations=tuple(observations),
         source=source,
         data=data,
+        origins=origins,
     )
 
 
