@@ -17,14 +17,15 @@ Scenario schema::
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 import numpy as np
 from scipy import integrate, stats
 
-from ..errors import ConfigError
+from ..distributions import finite_number
+from ..errors import ConfigError, did_you_mean
+from ..errors import short_repr as _short
 from .base import Bins, Model
 
 
@@ -42,17 +43,25 @@ class GaussianRace(Model):
 
     @classmethod
     def from_scenario(cls, scenario) -> GaussianRace:
+        try:
+            return cls._from_scenario(scenario)
+        except ConfigError as exc:  # name the file that wrote the key (a parent, or --set)
+            raise scenario.attribute(exc) from None
+
+    @classmethod
+    def _from_scenario(cls, scenario) -> GaussianRace:
         src = scenario.source
         params = dict(scenario.model_params)
         extra = sorted(set(params) - {"countries"})
         if extra:
             raise ConfigError(
-                "unknown key; gaussian_race takes only [model.countries]",
+                f"unknown key{did_you_mean(extra[0], ['countries'])}; "
+                "gaussian_race takes only [model.countries]",
                 source=src,
                 key=f"model.{extra[0]}",
             )
         table = params.get("countries")
-        if not isinstance(table, Mapping) or not table:
+        if not isinstance(table, Mapping) or not table:  # "countries = 3" or an empty table
             raise ConfigError(
                 "gaussian_race needs [model.countries] with at least one country, "
                 "e.g. KOR = { mean = 30, sd = 6 }",
@@ -63,19 +72,26 @@ class GaussianRace(Model):
         for code, spec in table.items():
             key = f"model.countries.{code}"
             if not isinstance(spec, Mapping):
-                raise ConfigError("must be a table { mean = ..., sd = ... }", source=src, key=key)
+                raise ConfigError(
+                    f"must be a table {{ mean = ..., sd = ... }}, got {_short(spec)}",
+                    source=src,
+                    key=key,
+                )
             bad = sorted(set(spec) - {"mean", "sd"})
             if bad:
                 raise ConfigError(
-                    "unknown key; a country takes mean and sd", source=src, key=f"{key}.{bad[0]}"
+                    f"unknown key{did_you_mean(bad[0], ['mean', 'sd'])}; "
+                    "a country takes mean and sd",
+                    source=src,
+                    key=f"{key}.{bad[0]}",
                 )
             for p in ("mean", "sd"):
                 v = spec.get(p)
                 if v is None:
                     raise ConfigError(f"missing '{p}'; add {p} = <number>", source=src, key=key)
-                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                if not finite_number(v):
                     raise ConfigError(
-                        f"must be a finite number, got {v!r}", source=src, key=f"{key}.{p}"
+                        f"must be a finite number, got {_short(v)}", source=src, key=f"{key}.{p}"
                     )
                 if abs(v) > 1e150:
                     raise ConfigError(
@@ -85,7 +101,9 @@ class GaussianRace(Model):
                     )
             if not spec["sd"] > 0:
                 raise ConfigError(
-                    f"sd must be > 0, got {spec['sd']!r}", source=src, key=f"{key}.sd"
+                    f"sd must be > 0, got {spec['sd']!r}; use a positive spread",
+                    source=src,
+                    key=f"{key}.sd",
                 )
             means.append(float(spec["mean"]))
             sds.append(float(spec["sd"]))
