@@ -32,6 +32,9 @@ class G3Group(click.Group):
                 standalone_mode=False,
                 **extra,
             )
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else "g3sim --help")
+            sys.exit(0)
         except click.exceptions.UsageError as exc:
             path = exc.ctx.command_path if exc.ctx else "g3sim"
             click.echo(f"{path}: error: {exc.format_message()} (see '{path} --help')", err=True)
@@ -105,7 +108,7 @@ def main() -> None:
 
 
 @main.command(epilog=EPILOG_RUN)
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))
 @click.option(
     "-n", "--draws", type=click.IntRange(min=1), help="Number of draws (overrides the file)."
 )
@@ -206,7 +209,7 @@ def inspect(result, year, country, fmt):
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))
 @click.option(
     "--set",
     "overrides",

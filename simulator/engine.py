@@ -20,7 +20,7 @@ import numpy as np
 from .errors import G3simError
 from .models import Model, build_model
 from .sampling import StreamFactory, sample_factors
-from .scenario import Scenario
+from .scenario import Scenario, scenario_from_dict
 
 KEEP_DRAWS_LIMIT = 1_000_000  # keep per-draw data by default up to this many draws
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -53,6 +53,14 @@ def resolve(
     return scenario.with_updates(**updates) if updates else scenario
 
 
+def without_history(scenario: Scenario) -> Scenario:
+    """The scenario with its ``[[observations]]`` removed (``--no-history``)."""
+    if not scenario.observations:
+        return scenario
+    data = {k: v for k, v in scenario.data.items() if k != "observations"}
+    return scenario_from_dict(data, source=scenario.source)
+
+
 def n_blocks(scenario: Scenario) -> int:
     return -(-scenario.draws // scenario.block_size)
 
@@ -78,16 +86,17 @@ def focus_ranks(x: np.ndarray, focus: int) -> np.ndarray:
 PAIRWISE_MAX_COUNTRIES = 24  # measured crossover between the two rank-count methods
 
 
-def rank_counts(x: np.ndarray) -> np.ndarray:
+def rank_counts(x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """How many draws give each country each rank: ``(year, country, rank)`` int64 counts.
 
     ``x`` is ``(n, year, country)``. Ranks follow :func:`ranks_min`. For a few countries,
     pairwise comparisons on country-major rows; for more, one sort per (draw, year): the country at
     sorted position p has rank 1 + (start of p's group of tied values), so counts come from one
-    bincount of (country, rank) pairs with no inverse permutation.
+    bincount of (country, rank) pairs with no inverse permutation. With ``weights`` (n,), the
+    counts are sums of the draws' weights (float64).
     """
     _, ny, nc = x.shape
-    counts = np.empty((ny, nc, nc), dtype=np.int64)
+    counts = np.empty((ny, nc, nc), dtype=np.int64 if weights is None else np.float64)
     if nc <= PAIRWISE_MAX_COUNTRIES:
         xt = np.ascontiguousarray(x.transpose(1, 2, 0))  # (year, country, n)
         above = np.zeros(xt.shape, dtype=np.int8)  # number of rivals strictly above
@@ -97,7 +106,7 @@ def rank_counts(x: np.ndarray) -> np.ndarray:
             np.add(above, tmp.view(np.int8), out=above)
         for y in range(ny):
             for c in range(nc):
-                counts[y, c] = np.bincount(above[y, c], minlength=nc)
+                counts[y, c] = np.bincount(above[y, c], weights=weights, minlength=nc)
         return counts
     neg = np.negative(x)
     order = np.argsort(neg, axis=-1)  # country at each descending position
@@ -110,36 +119,62 @@ def rank_counts(x: np.ndarray) -> np.ndarray:
     order *= nc
     order += start
     order += (np.arange(ny) * nc * nc)[:, None]
-    return np.bincount(order.ravel(), minlength=ny * nc * nc).reshape(ny, nc, nc)
+    if weights is not None:
+        weights = np.broadcast_to(weights[:, None, None], x.shape).ravel()
+    return np.bincount(order.ravel(), weights=weights, minlength=ny * nc * nc).reshape(ny, nc, nc)
 
 
 @dataclass
 class BlockResult:
-    """What one block reduces to. Integer counts add exactly; sums are folded in block order."""
+    """What one block reduces to.
+
+    ``sums`` are additive reducer states (rank counts, histograms, moments, weight sums), folded
+    by addition in block order; ``kept`` are per-draw rows (only when draws are kept).
+    """
 
     block: int
     n: int
-    rank_counts: np.ndarray  # (metric, year, country, rank) int64
-    hist: np.ndarray  # (metric, year, country, bin) int64
-    sum1: np.ndarray  # (metric, year, country) float64
-    sum2: np.ndarray  # (metric, year, country) float64
-    focus_rank: np.ndarray | None = None  # (n, metric, year) int16
-    focus_value: np.ndarray | None = None  # (n, metric, year) float64
-    factor_value: np.ndarray | None = None  # (n, factor) float64
+    sums: dict[str, np.ndarray]
+    kept: dict[str, np.ndarray]
 
 
 class BlockRunner:
-    """Runs one block of a resolved scenario; picklable by its scenario for worker processes."""
+    """Runs one block of a resolved scenario; rebuilt from the scenario in worker processes."""
 
     def __init__(self, scenario: Scenario, model: Model | None = None):
-        self.scenario = scenario
-        self.model = model if model is not None else build_model(scenario)
-        m = self.model
-        self.shape = (len(m.metrics), len(m.years), len(m.countries))
+        from .history import parse_observations
+
+        self.scenario = sc = scenario
+        model = model if model is not None else build_model(sc)
+        self.observations = parse_observations(
+            sc.observations, source=sc.source, countries=model.countries, metrics=model.metrics
+        )
+        # The model also simulates the observed years; results report the scenario's years.
+        sim_years = sorted(set(sc.years) | {o.year for o in self.observations})
+        if tuple(sim_years) != tuple(model.years):
+            model = build_model(sc.with_updates(years=sim_years))
+        self.model = m = model
+        self.report = [sim_years.index(y) for y in sc.years]
+        self.report_years = tuple(sc.years)
+        self.shape = (len(m.metrics), len(sc.years), len(m.countries))
         self.bins = [m.bins(metric) for metric in m.metrics]
         if len({b.n for b in self.bins}) > 1:
             raise ModelError(f"model {m.name}: every metric's Bins must have the same n")
         self.nbins = self.bins[0].n
+        self.weighted = bool(self.observations)
+        self._obs_index = [
+            (sim_years.index(o.year), m.metrics.index(o.metric), m.countries.index(o.country))
+            for o in self.observations
+        ]
+
+    def weights(self, scores: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-draw weights (product of likelihoods) and each observation's likelihoods."""
+        lik = np.empty((len(self.observations), n))
+        for j, (obs, (yi, _, ci)) in enumerate(
+            zip(self.observations, self._obs_index, strict=True)
+        ):
+            lik[j] = obs.likelihood(scores[obs.metric][:, yi, :], ci)
+        return lik.prod(axis=0), lik
 
     def __call__(self, block: int) -> BlockResult:
         sc, m = self.scenario, self.model
@@ -155,80 +190,104 @@ class BlockRunner:
         )
         scores = m.simulate(factors, StreamFactory(sc.seed, block), n)
         nm, ny, nc = self.shape
-        rank_counts_ = np.empty((nm, ny, nc, nc), dtype=np.int64)
-        hist = np.empty((nm, ny, nc, self.nbins), dtype=np.int64)
-        sum1 = np.empty((nm, ny, nc))
-        sum2 = np.empty((nm, ny, nc))
-        keep = bool(sc.keep_draws)
-        focus_rank = np.empty((n, nm, ny), dtype=np.int16) if keep else None
-        focus_value = np.empty((n, nm, ny)) if keep else None
-        fi = m.focus_index
-        for k, metric in enumerate(m.metrics):
+        nsim = len(m.years)
+        for metric in m.metrics:
             x = scores[metric]
-            if x.shape != (n, ny, nc):
+            if x.shape != (n, nsim, nc):
                 raise ModelError(
-                    f"model {m.name} returned {metric} with shape {x.shape}, expected {(n, ny, nc)}"
+                    f"model {m.name} returned {metric} with shape {x.shape}, "
+                    f"expected {(n, nsim, nc)}"
                 )
             if not np.isfinite(x).all():
                 raise ModelError(
                     f"model {m.name} produced non-finite {metric} values in block {block}; "
                     "check the scenario's factor and [model] ranges"
                 )
-            rank_counts_[k] = rank_counts(x)
+        w = lik = None
+        if self.weighted:
+            w, lik = self.weights(scores, n)
+        dtype = np.float64 if self.weighted else np.int64
+        sums = {
+            "rank_count": np.empty((nm, ny, nc, nc), dtype=dtype),
+            "hist": np.empty((nm, ny, nc, self.nbins), dtype=dtype),
+            "sum1": np.empty((nm, ny, nc)),
+            "sum2": np.empty((nm, ny, nc)),
+        }
+        keep = bool(sc.keep_draws)
+        kept = {}
+        if keep:
+            kept["focus_rank"] = np.empty((n, nm, ny), dtype=np.int16)
+            kept["focus_value"] = np.empty((n, nm, ny))
+        fi = m.focus_index
+        for k, metric in enumerate(m.metrics):
+            x = scores[metric]
+            if len(self.report) != nsim:
+                x = x[:, self.report, :]
+            sums["rank_count"][k] = rank_counts(x, w)
             b = self.bins[k]
             hidx = b.index(x)
             for y in range(ny):
                 for c in range(nc):
-                    hist[k, y, c] = np.bincount(hidx[:, y, c], minlength=b.n)
-            sum1[k] = x.sum(axis=0)
-            sum2[k] = np.einsum("ijk,ijk->jk", x, x)
+                    sums["hist"][k, y, c] = np.bincount(hidx[:, y, c], weights=w, minlength=b.n)
+            if w is None:
+                sums["sum1"][k] = x.sum(axis=0)
+                sums["sum2"][k] = np.einsum("ijk,ijk->jk", x, x)
+            else:
+                sums["sum1"][k] = np.einsum("i,ijk->jk", w, x)
+                sums["sum2"][k] = np.einsum("i,ijk,ijk->jk", w, x, x)
             if keep:
-                focus_rank[:, k] = focus_ranks(x, fi)
-                focus_value[:, k] = x[:, :, fi]
-        factor_value = None
+                kept["focus_rank"][:, k] = focus_ranks(x, fi)
+                kept["focus_value"][:, k] = x[:, :, fi]
+        fv = np.empty((n, len(sc.factors)))
+        for j, f in enumerate(sc.factors):
+            fv[:, j] = factors[f.name]
+        ones = np.ones(n)
+        sums["weight_sum"] = np.array([ones.sum() if w is None else w.sum()])
+        sums["weight_sq_sum"] = np.array([ones.sum() if w is None else np.dot(w, w)])
+        # Factor moments before (prior) and after (posterior) weighting, for calibration.
+        sums["factor_sum1"] = fv.sum(axis=0)
+        sums["factor_sum2"] = np.einsum("ij,ij->j", fv, fv)
+        if w is not None:
+            sums["factor_wsum1"] = w @ fv
+            sums["factor_wsum2"] = w @ (fv * fv)
+            sums["observation_likelihood"] = lik.sum(axis=1)
         if keep:
-            factor_value = np.empty((n, len(sc.factors)))
-            for j, f in enumerate(sc.factors):
-                factor_value[:, j] = factors[f.name]
-        return BlockResult(
-            block, n, rank_counts_, hist, sum1, sum2, focus_rank, focus_value, factor_value
-        )
+            kept["factor_value"] = fv
+            if w is not None:
+                kept["weight"] = w
+        return BlockResult(block, n, sums, kept)
 
 
 class Accumulator:
     """Folds block results in block order; holds per-draw arrays when draws are kept."""
 
     def __init__(self, runner: BlockRunner):
+        self.runner = runner
         self.scenario = sc = runner.scenario
-        nm, ny, nc = runner.shape
         self.nblocks = n_blocks(sc)
-        self.rank_counts = np.zeros((nm, ny, nc, nc), dtype=np.int64)
-        self.hist = np.zeros((nm, ny, nc, runner.nbins), dtype=np.int64)
-        self.sum1 = np.zeros((nm, ny, nc))
-        self.sum2 = np.zeros((nm, ny, nc))
+        self.sums: dict[str, np.ndarray] | None = None
         self.draws_done = 0
         self._next = 0
         self._pending: dict[int, BlockResult] = {}
         self.keep = bool(sc.keep_draws)
-        if self.keep:
-            self.focus_rank = np.zeros((sc.draws, nm, ny), dtype=np.int16)
-            self.focus_value = np.zeros((sc.draws, nm, ny))
-            self.factor_value = np.zeros((sc.draws, len(sc.factors)))
+        self.kept: dict[str, np.ndarray] = {}
 
     def add(self, res: BlockResult) -> None:
         if self.keep:
             lo = res.block * self.scenario.block_size
-            self.focus_rank[lo : lo + res.n] = res.focus_rank
-            self.focus_value[lo : lo + res.n] = res.focus_value
-            self.factor_value[lo : lo + res.n] = res.factor_value
-            res.focus_rank = res.focus_value = res.factor_value = None
+            for name, rows in res.kept.items():
+                if name not in self.kept:
+                    self.kept[name] = np.zeros((self.scenario.draws, *rows.shape[1:]), rows.dtype)
+                self.kept[name][lo : lo + res.n] = rows
+            res.kept = {}
         self._pending[res.block] = res
         while self._next in self._pending:
             r = self._pending.pop(self._next)
-            self.rank_counts += r.rank_counts
-            self.hist += r.hist
-            self.sum1 += r.sum1
-            self.sum2 += r.sum2
+            if self.sums is None:
+                self.sums = {k: v.copy() for k, v in r.sums.items()}
+            else:
+                for k, v in r.sums.items():
+                    self.sums[k] += v
             self.draws_done += r.n
             self._next += 1
 
@@ -250,6 +309,7 @@ def run(
     progress: ProgressFn | None = None,
     command: str = "",
     workers: int = 1,
+    history: bool = True,
 ):
     """Run a scenario and return its results as an :class:`xarray.Dataset`.
 
@@ -264,12 +324,16 @@ def run(
         Called as ``progress(draws_done, draws_total)`` after every block.
     workers
         Local worker processes (1: run in this process). Results are identical for any count.
+    history
+        Condition on the scenario's ``[[observations]]`` (False: ignore them).
     command
         The command line, recorded in the results' attributes.
     """
     from .executors import run_blocks
     from .results import build_dataset
 
+    if not history:
+        scenario = without_history(scenario)
     scenario = resolve(scenario, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
     t0 = time.perf_counter()
     runner = BlockRunner(scenario)

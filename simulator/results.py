@@ -38,23 +38,37 @@ def build_dataset(
 ) -> xr.Dataset:
     """Turn a finished run's reducers into the results Dataset."""
     sc, m = runner.scenario, runner.model
+    sums = acc.sums
     n = acc.draws_done
-    counts = acc.rank_counts
+    wsum = float(sums["weight_sum"][0])
+    ess = wsum**2 / float(sums["weight_sq_sum"][0]) if wsum > 0 else 0.0
+    if wsum <= 0:
+        from .history import HistoryError
+
+        raise HistoryError(
+            f"{sc.source}: observations: no draw out of {n:,} agrees with every observation; "
+            "loosen rank_tolerance or score_sd, or check the observations with `g3sim calibrate`"
+        )
+    counts = sums["rank_count"]
     nc = len(m.countries)
-    prob = counts / n
+    prob = counts / wsum
     k = sc.top_k
     p_top = prob[..., :k].sum(axis=-1)
-    lower, upper = wilson_interval(p_top, n)
-    mean = acc.sum1 / n
-    var = np.maximum(acc.sum2 / n - mean**2, 0.0) * (n / (n - 1) if n > 1 else 0.0)
-    quant = np.empty((*acc.hist.shape[:-1], len(QUANTILES)))
+    lower, upper = wilson_interval(p_top, ess)
+    mean = sums["sum1"] / wsum
+    # Weighted variance with the reliability-weights correction (= n / (n - 1) unweighted).
+    var = np.maximum(sums["sum2"] / wsum - mean**2, 0.0) * (ess / (ess - 1) if ess > 1 else 0.0)
+    hist = sums["hist"]
+    quant = np.empty((*hist.shape[:-1], len(QUANTILES)))
     for i, b in enumerate(runner.bins):
-        quant[i] = histogram_quantiles(acc.hist[i], b.edges(), QUANTILES)
+        quant[i] = histogram_quantiles(hist[i], b.edges(), QUANTILES)
+    weighted = runner.weighted
+    count_long = "sum of draw weights" if weighted else "number of draws"
 
     mdims = ("metric", "year", "country")
     data_vars = {
         "rank_count": _var(
-            (*mdims, "rank"), counts, "number of draws in which the country has this rank", "1"
+            (*mdims, "rank"), counts, f"{count_long} in which the country has this rank", "1"
         ),
         "rank_probability": _var(
             (*mdims, "rank"), prob, "probability that the country has this rank", "1"
@@ -86,11 +100,38 @@ def build_dataset(
             "quantile of the score (histogram, 1 bin accuracy)",
             "see metric_units",
         ),
-        "effective_sample_size": _var((), float(n), "effective sample size (Kish)", "1"),
+        "effective_sample_size": _var((), ess, "effective sample size (Kish)", "1"),
+        "factor_prior_mean": _var(
+            ("factor",), sums["factor_sum1"] / n, "mean of the factor's draws", "see factor_units"
+        ),
+        "factor_prior_sd": _var(
+            ("factor",),
+            _sd(sums["factor_sum1"], sums["factor_sum2"], n, n),
+            "standard deviation of the factor's draws",
+            "see factor_units",
+        ),
     }
+    if weighted:
+        wsd = _sd(sums["factor_wsum1"], sums["factor_wsum2"], wsum, ess)
+        data_vars["factor_posterior_mean"] = _var(
+            ("factor",),
+            sums["factor_wsum1"] / wsum,
+            "mean of the factor, weighted by agreement with the observations",
+            "see factor_units",
+        )
+        data_vars["factor_posterior_sd"] = _var(
+            ("factor",), wsd, "standard deviation of the factor, weighted", "see factor_units"
+        )
+        data_vars["observation_probability"] = _var(
+            ("observation",),
+            sums["observation_likelihood"] / n,
+            "mean likelihood of the observation before conditioning (for a rank observation: "
+            "the probability that the model reproduces it)",
+            "1",
+        )
     coords = {
         "metric": ("metric", list(m.metrics)),
-        "year": ("year", np.array(m.years, dtype=np.int32)),
+        "year": ("year", np.array(runner.report_years, dtype=np.int32)),
         "country": ("country", list(m.countries)),
         "rank": ("rank", np.arange(1, nc + 1, dtype=np.int16)),
         "quantile": ("quantile", np.array(QUANTILES)),
@@ -101,20 +142,39 @@ def build_dataset(
         "factor_units": ("factor", [f.units for f in sc.factors]),
         "factor_description": ("factor", [f.description for f in sc.factors]),
     }
+    if weighted:
+        obs = runner.observations
+        coords["observation"] = ("observation", np.arange(len(obs), dtype=np.int32))
+        coords["observation_label"] = ("observation", [o.label for o in obs])
+        coords["observation_source"] = ("observation", [o.source for o in obs])
     if acc.keep:
+        kept = acc.kept
         coords["draw"] = ("draw", np.arange(n, dtype=np.int64))
         data_vars["focus_rank"] = _var(
-            ("draw", "metric", "year"), acc.focus_rank, f"rank of the focus country {sc.focus}", "1"
+            ("draw", "metric", "year"),
+            kept["focus_rank"],
+            f"rank of the focus country {sc.focus}",
+            "1",
         )
         data_vars["focus_value"] = _var(
             ("draw", "metric", "year"),
-            acc.focus_value,
+            kept["focus_value"],
             f"score of the focus country {sc.focus}",
             "see metric_units",
         )
         data_vars["factor_value"] = _var(
-            ("draw", "factor"), acc.factor_value, "sampled value of the factor", "see factor_units"
+            ("draw", "factor"),
+            kept["factor_value"],
+            "sampled value of the factor",
+            "see factor_units",
         )
+        if weighted:
+            data_vars["weight"] = _var(
+                ("draw",),
+                kept["weight"],
+                "weight of the draw (likelihood of the observations)",
+                "1",
+            )
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs = {
         "title": f"g3sim results: {sc.name}",
@@ -134,6 +194,8 @@ def build_dataset(
         "draws": np.int64(n),
         "block_size": np.int64(sc.block_size),
         "keep_draws": int(acc.keep),
+        "conditioned": int(weighted),
+        "observations": len(runner.observations),
         "confidence_level": CONFIDENCE,
         "interval_method": "wilson",
         "simulator_version": __version__,
@@ -147,6 +209,12 @@ def build_dataset(
         **{f"model_{k}": v for k, v in m.describe().items()},
     }
     return ds
+
+
+def _sd(s1: np.ndarray, s2: np.ndarray, total: float, n_eff: float) -> np.ndarray:
+    mean = s1 / total
+    var = np.maximum(s2 / total - mean**2, 0.0)
+    return np.sqrt(var * (n_eff / (n_eff - 1) if n_eff > 1 else 0.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,13 +235,15 @@ def _encoding(ds: xr.Dataset) -> dict:
 
 def check_writable(path: Path, *, force: bool) -> None:
     """Refuse before a run starts, not after: an existing file or an unwritable folder."""
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; name a .nc file with -o, e.g. -o {path}/run.nc")
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --force to replace it, or -o to write elsewhere")
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory; name a .nc file with -o")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"{parent}: no such directory; create it or choose another -o path")
+    if not parent.is_dir():
+        raise OutputError(f"{parent} is not a directory; choose another -o path")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{parent}: not writable; choose another -o path")
 
@@ -182,20 +252,21 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, force: bool = False) -> Pat
     """Write ``ds`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
     check_writable(path, force=force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(
-            f"{path}: cannot write results ({exc.strerror or exc}); free space "
-            "or choose another -o path"
+            f"{path}: cannot write results ({exc.strerror or exc}); free space or choose "
+            "another -o path"
         ) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return path
 
