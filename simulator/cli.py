@@ -141,12 +141,21 @@ def main() -> None:
     metavar="N|auto",
     help="Local worker processes; results are identical for any count.",
 )
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Condition on the scenario's [[observations]] (history matching).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def run(scenario, draws, seed, design, overrides, output, force, keep_draws, workers, quiet):
+def run(
+    scenario, draws, seed, design, overrides, output, force, keep_draws, workers, history, quiet
+):
     """Run SCENARIO and print P(focus rank ≤ k) by metric and year."""
     from .engine import resolve
     from .engine import run as run_engine
     from .executors import parse_workers
+    from .history import ess_warning
     from .render import headline
     from .results import check_writable, default_path, save
     from .scenario import load_scenario
@@ -159,11 +168,16 @@ def run(scenario, draws, seed, design, overrides, output, force, keep_draws, wor
     check_writable(out, force=force)
     progress = Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        ds = run_engine(sc, progress=progress, command=_command_line(), workers=n_workers)
+        ds = run_engine(
+            sc, progress=progress, command=_command_line(), workers=n_workers, history=history
+        )
     finally:
         progress.close()
     save(ds, out, force=force)
     click.echo(headline(ds))
+    warning = ess_warning(float(ds["effective_sample_size"]), int(ds.attrs["draws"]))
+    if warning:
+        click.echo(f"g3sim: warning: {warning}", err=True)
     if not seeded:
         click.echo(f"seed {sc.seed} drawn from fresh entropy; rerun with --seed {sc.seed}")
     click.echo(f"saved {out}")

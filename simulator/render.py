@@ -48,9 +48,12 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
         f"{float(a['elapsed_s']):.1f} s ({int(a['draws']) / max(float(a['elapsed_s']), 1e-9):,.0f}"
         " draws/s)",
     ]
-    ess = float(ds["effective_sample_size"])
-    if ess < int(a["draws"]) - 0.5:
-        lines.append(f"effective sample size {ess:,.0f} (weighted draws)")
+    if int(a.get("conditioned", 0)):
+        ess = float(ds["effective_sample_size"])
+        lines.append(
+            f"conditioned on {int(a['observations'])} observations · effective sample size "
+            f"{ess:,.0f} ({ess / int(a['draws']):.1%} of draws)"
+        )
     metrics = [str(m) for m in ds["metric"].values]
     cells = {
         m: [
