@@ -275,3 +275,68 @@ def list_(directory):
             click.echo(f"{f.name:<{width}}  {sc.description or '(no description)'}")
         except G3simError as exc:
             click.echo(f"{f.name:<{width}}  INVALID: {exc}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("-n", "--draws", type=click.IntRange(min=1), help="Number of draws.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario value (repeatable).",
+)
+@click.option(
+    "-w",
+    "--workers",
+    default="1",
+    show_default=True,
+    metavar="N|auto",
+    help="Local worker processes.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
+    """Back-test SCENARIO against its [[observations]] and show what they teach.
+
+    Prints how often the unconditioned model reproduces each observation, the effective sample
+    size after conditioning, and the factors whose distributions the observations move most
+    (prior vs posterior mean, in prior standard deviations).
+
+    \b
+    Example:
+      g3sim calibrate configs/baseline.toml -n 50000 --seed 1
+    """
+    import json
+
+    from .engine import resolve
+    from .engine import run as run_engine
+    from .executors import parse_workers
+    from .render import calibration, calibration_text
+    from .scenario import load_scenario
+
+    n_workers = parse_workers(workers)
+    sc = load_scenario(scenario, overrides)
+    if not sc.observations:
+        raise ConfigError(
+            f"{scenario}: no [[observations]] to calibrate against; add some (docs/model.md)"
+        )
+    sc = resolve(sc, draws=draws, seed=seed, keep_draws=False)
+    progress = Progress(enabled=not quiet and sys.stderr.isatty())
+    try:
+        ds = run_engine(sc, progress=progress, command=_command_line(), workers=n_workers)
+    finally:
+        progress.close()
+    if fmt == "json":
+        click.echo(json.dumps(calibration(ds), indent=2))
+    else:
+        click.echo(calibration_text(ds))

@@ -202,3 +202,75 @@ def to_csv(ds: xr.Dataset, *, country: str | None = None, year: int | None = Non
                     + [f"{float(v):.6g}" for v in np.asarray(cell["rank_probability"].values)]
                 )
     return buf.getvalue()
+
+
+def calibration(ds: xr.Dataset) -> dict[str, Any]:
+    """Back-test and prior → posterior summary of a conditioned run, as plain data."""
+    a = ds.attrs
+    draws = int(a["draws"])
+    ess = float(ds["effective_sample_size"])
+    obs = []
+    if "observation" in ds.dims:
+        for i in range(ds.sizes["observation"]):
+            obs.append(
+                {
+                    "observation": str(ds["observation_label"].values[i]),
+                    "p_reproduced": float(ds["observation_probability"].values[i]),
+                    "source": str(ds["observation_source"].values[i]),
+                }
+            )
+    factors = []
+    if "factor_posterior_mean" in ds:
+        for name in ds["factor"].values:
+            f = ds.sel(factor=name)
+            prior_sd = float(f["factor_prior_sd"])
+            shift = float(f["factor_posterior_mean"] - f["factor_prior_mean"])
+            factors.append(
+                {
+                    "factor": str(name),
+                    "prior_mean": float(f["factor_prior_mean"]),
+                    "prior_sd": prior_sd,
+                    "posterior_mean": float(f["factor_posterior_mean"]),
+                    "posterior_sd": float(f["factor_posterior_sd"]),
+                    "shift_in_prior_sd": shift / prior_sd if prior_sd > 0 else 0.0,
+                    "sd_ratio": float(f["factor_posterior_sd"]) / prior_sd if prior_sd > 0 else 1.0,
+                }
+            )
+        factors.sort(key=lambda r: -abs(r["shift_in_prior_sd"]))
+    return {
+        "scenario": a["scenario_name"],
+        "draws": draws,
+        "seed": int(a["seed"]),
+        "effective_sample_size": ess,
+        "acceptance": ess / draws if draws else 0.0,
+        "observations": obs,
+        "factors": factors,
+    }
+
+
+def calibration_text(ds: xr.Dataset, *, top: int = 12) -> str:
+    c = calibration(ds)
+    out = [
+        f"calibration of {c['scenario']} · {c['draws']:,} draws · seed {c['seed']}",
+        f"effective sample size {c['effective_sample_size']:,.0f} "
+        f"({c['acceptance']:.2%} of the draws; "
+        f"conditioned on {len(c['observations'])} observations)",
+        "",
+        "back-test: how often the unconditioned model reproduces each observation",
+    ]
+    width = max((len(o["observation"]) for o in c["observations"]), default=10)
+    for o in c["observations"]:
+        out.append(f"  {o['observation']:<{width}}  {pct(o['p_reproduced']):>8}")
+    if c["factors"]:
+        out += ["", f"factors the observations pull hardest (top {min(top, len(c['factors']))})"]
+        fw = max(len(f["factor"]) for f in c["factors"][:top])
+        out.append(
+            f"  {'factor':<{fw}}  {'prior mean':>11} {'posterior':>11} {'shift/sd':>9} "
+            f"{'sd ratio':>9}"
+        )
+        for f in c["factors"][:top]:
+            out.append(
+                f"  {f['factor']:<{fw}}  {f['prior_mean']:>11.4g} {f['posterior_mean']:>11.4g} "
+                f"{f['shift_in_prior_sd']:>+9.2f} {f['sd_ratio']:>9.2f}"
+            )
+    return "\n".join(out)

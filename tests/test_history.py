@@ -147,3 +147,47 @@ def _with_obs(sc, observations):
     data = dict(sc.data)
     data["observations"] = observations
     return scenario_from_dict(data, source="<test>")
+
+
+def test_calibrate_command_reports_backtest_and_factor_shifts(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    path = tmp_path / "gh.toml"
+    path.write_text(
+        """
+[scenario]
+name = "gh"
+model = "gaussian_race"
+years = [2030]
+draws = 20000
+seed = 1
+[model.countries]
+USA = { mean = 100, sd = 2 }
+KOR = { mean = 30, sd = 6 }
+GBR = { mean = 33, sd = 4 }
+[factors.a]
+dist = "normal"
+mean = 0
+sd = 1
+[[observations]]
+year = 2030
+country = "KOR"
+metric = "score"
+rank = 2
+"""
+    )
+    res = CliRunner().invoke(main, ["calibrate", str(path), "--format", "json", "-q"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    # P(KOR above GBR) = Φ((30 - 33) / sqrt(36 + 16)); the back-test must estimate it.
+    p = stats.norm.cdf(-3 / np.sqrt(52))
+    (obs,) = doc["observations"]
+    assert abs(obs["p_reproduced"] - p) <= 4.5 * np.sqrt(p * (1 - p) / 20_000)
+    assert doc["effective_sample_size"] == pytest.approx(20_000 * obs["p_reproduced"], rel=1e-9)
+    assert doc["factors"][0]["factor"] == "a"
+    text = CliRunner().invoke(main, ["calibrate", str(path), "-q"]).stdout
+    assert "back-test" in text and "KOR score 2030: rank 2" in text
