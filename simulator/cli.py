@@ -142,6 +142,25 @@ def main() -> None:
     help="Local worker processes; results are identical for any count.",
 )
 @click.option(
+    "--target-halfwidth",
+    type=float,
+    metavar="H",
+    help="Add blocks until the 95%% half-width of P(rank ≤ k) is ≤ H (e.g. 0.005) for every "
+    "metric; ignores -n.",
+)
+@click.option(
+    "--max-draws",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Cap for --target-halfwidth [default: 10,000,000].",
+)
+@click.option(
+    "--target-year",
+    type=int,
+    metavar="YEAR",
+    help="Year whose half-width --target-halfwidth watches [default: the last].",
+)
+@click.option(
     "--history/--no-history",
     default=True,
     show_default=True,
@@ -149,7 +168,20 @@ def main() -> None:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def run(
-    scenario, draws, seed, design, overrides, output, force, keep_draws, workers, history, quiet
+    scenario,
+    draws,
+    seed,
+    design,
+    overrides,
+    output,
+    force,
+    keep_draws,
+    workers,
+    target_halfwidth,
+    max_draws,
+    target_year,
+    history,
+    quiet,
 ):
     """Run SCENARIO and print P(focus rank ≤ k) by metric and year."""
     from .engine import resolve
@@ -169,7 +201,14 @@ def run(
     progress = Progress(enabled=not quiet and sys.stderr.isatty())
     try:
         ds = run_engine(
-            sc, progress=progress, command=_command_line(), workers=n_workers, history=history
+            sc,
+            progress=progress,
+            command=_command_line(),
+            workers=n_workers,
+            history=history,
+            target_halfwidth=target_halfwidth,
+            max_draws=max_draws,
+            target_year=target_year,
         )
     finally:
         progress.close()

@@ -10,6 +10,7 @@ the results file, are bit-identical for any number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import G3simError
+from .errors import ConfigError, G3simError
 from .models import Model, build_model
 from .sampling import StreamFactory, sample_factors
 from .scenario import Scenario, scenario_from_dict
 
+DEFAULT_MAX_DRAWS = 10_000_000  # the cap of a run with a target half-width
 KEEP_DRAWS_LIMIT = 1_000_000  # keep per-draw data by default up to this many draws
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -258,10 +260,26 @@ class BlockRunner:
         return BlockResult(block, n, sums, kept)
 
 
-class Accumulator:
-    """Folds block results in block order; holds per-draw arrays when draws are kept."""
+@dataclass(frozen=True)
+class StopRule:
+    """Stop adding blocks once every metric's headline 95% half-width is ≤ ``halfwidth``.
 
-    def __init__(self, runner: BlockRunner):
+    The headline is P(focus rank ≤ top_k) in ``year``. The rule is checked after each block is
+    folded, in block order, so where a run stops does not depend on the number of workers.
+    """
+
+    halfwidth: float
+    year: int
+
+
+class Accumulator:
+    """Folds block results in block order; holds per-draw arrays when draws are kept.
+
+    After each fold it records a convergence trace (draws, headline estimate and 95% half-width
+    per metric, for the last reported year or the stop rule's year) and applies the stop rule.
+    """
+
+    def __init__(self, runner: BlockRunner, stop: StopRule | None = None):
         self.runner = runner
         self.scenario = sc = runner.scenario
         self.nblocks = n_blocks(sc)
@@ -271,8 +289,15 @@ class Accumulator:
         self._pending: dict[int, BlockResult] = {}
         self.keep = bool(sc.keep_draws)
         self.kept: dict[str, np.ndarray] = {}
+        self.stop = stop
+        self.trace_year = stop.year if stop else runner.report_years[-1]
+        self._trace_yi = runner.report_years.index(self.trace_year)
+        self.trace: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.stopped = False
 
     def add(self, res: BlockResult) -> None:
+        if self.stopped:
+            return
         if self.keep:
             lo = res.block * self.scenario.block_size
             for name, rows in res.kept.items():
@@ -281,7 +306,7 @@ class Accumulator:
                 self.kept[name][lo : lo + res.n] = rows
             res.kept = {}
         self._pending[res.block] = res
-        while self._next in self._pending:
+        while self._next in self._pending and not self.stopped:
             r = self._pending.pop(self._next)
             if self.sums is None:
                 self.sums = {k: v.copy() for k, v in r.sums.items()}
@@ -290,10 +315,38 @@ class Accumulator:
                     self.sums[k] += v
             self.draws_done += r.n
             self._next += 1
+            p, half = self.headline()
+            self.trace.append((self.draws_done, p, half))
+            if self.stop is not None and np.all(half <= self.stop.halfwidth):
+                self.stopped = True
+        if self.stopped:
+            self._pending.clear()
+
+    def headline(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current P(focus rank ≤ k) per metric in the trace year, and its 95% half-width."""
+        from .stats import wilson_interval
+
+        s = self.sums
+        k = self.scenario.top_k
+        wsum = float(s["weight_sum"][0])
+        ess = wsum**2 / float(s["weight_sq_sum"][0]) if wsum > 0 else 0.0
+        fi = self.runner.model.focus_index
+        hits = s["rank_count"][:, self._trace_yi, fi, :k].sum(axis=-1)
+        p = hits / wsum if wsum > 0 else np.zeros(len(hits))
+        lo, hi = wilson_interval(p, ess)
+        return p, (hi - lo) / 2
 
     @property
     def complete(self) -> bool:
         return self._next == self.nblocks
+
+    @property
+    def stop_reason(self) -> str:
+        if self.stop is None:
+            return "fixed number of draws"
+        if self.stopped:
+            return f"target half-width {self.stop.halfwidth:g} reached"
+        return f"maximum draws reached before the target half-width {self.stop.halfwidth:g}"
 
 
 ProgressFn = Callable[[int, int], None]
@@ -310,6 +363,9 @@ def run(
     command: str = "",
     workers: int = 1,
     history: bool = True,
+    target_halfwidth: float | None = None,
+    max_draws: int | None = None,
+    target_year: int | None = None,
 ):
     """Run a scenario and return its results as an :class:`xarray.Dataset`.
 
@@ -326,6 +382,10 @@ def run(
         Local worker processes (1: run in this process). Results are identical for any count.
     history
         Condition on the scenario's ``[[observations]]`` (False: ignore them).
+    target_halfwidth, max_draws, target_year
+        Sequential stopping: add blocks until the 95% half-width of P(focus rank ≤ k) in
+        ``target_year`` (default: the last year) is ≤ ``target_halfwidth`` for every metric,
+        up to ``max_draws`` (default 10,000,000). ``draws`` is then ignored.
     command
         The command line, recorded in the results' attributes.
     """
@@ -334,13 +394,31 @@ def run(
 
     if not history:
         scenario = without_history(scenario)
+    stop = None
+    if target_halfwidth is not None:
+        if not 0 < target_halfwidth <= 0.5:
+            raise ConfigError(
+                f"--target-halfwidth {target_halfwidth:g}: must be in (0, 0.5], e.g. 0.005"
+            )
+        draws = max_draws or DEFAULT_MAX_DRAWS
+        year = target_year if target_year is not None else scenario.years[-1]
+        if year not in scenario.years:
+            raise ConfigError(
+                f"--target-year {year} is not a year of the scenario "
+                f"({', '.join(map(str, scenario.years))})"
+            )
+        stop = StopRule(target_halfwidth, year)
     scenario = resolve(scenario, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
     t0 = time.perf_counter()
     runner = BlockRunner(scenario)
-    acc = Accumulator(runner)
-    for res in run_blocks(scenario, range(acc.nblocks), workers=workers, runner=runner):
-        acc.add(res)
-        if progress is not None:
-            progress(acc.draws_done, scenario.draws)
+    acc = Accumulator(runner, stop)
+    blocks = run_blocks(scenario, range(acc.nblocks), workers=workers, runner=runner)
+    with contextlib.closing(blocks):
+        for res in blocks:
+            acc.add(res)
+            if progress is not None:
+                progress(acc.draws_done, scenario.draws)
+            if acc.stopped:
+                break
     elapsed = time.perf_counter() - t0
     return build_dataset(runner, acc, elapsed_s=elapsed, command=command)

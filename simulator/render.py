@@ -73,6 +73,8 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
     for i, y in enumerate(sel["year"].values):
         lines.append(f"  {int(y):<16}" + "   ".join(f"{cells[m][i]:<{width[m]}}" for m in metrics))
     lines.append("  (95% Wilson intervals, Monte Carlo error only)")
+    if float(a.get("target_halfwidth", 0) or 0) > 0:
+        lines.append(f"  stopped: {a['stop_reason']} after {int(a['draws']):,} draws")
     return "\n".join(lines)
 
 
@@ -104,6 +106,9 @@ def details(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
             out.append(f"  {int(y):<6}" + "".join(f"{v:>12.4g}" for v in vals))
         out.append("")
     a = ds.attrs
+    if "trace_draws" in ds:
+        out.append(convergence_text(ds))
+        out.append("")
     out.append(
         f"scenario {a['scenario_source']} (sha256 {a['scenario_sha256'][:12]}) · created "
         f"{a['created_utc']} · g3sim {a['simulator_version']} · numpy {a['numpy_version']} · "
@@ -273,4 +278,26 @@ def calibration_text(ds: xr.Dataset, *, top: int = 12) -> str:
                 f"  {f['factor']:<{fw}}  {f['prior_mean']:>11.4g} {f['posterior_mean']:>11.4g} "
                 f"{f['shift_in_prior_sd']:>+9.2f} {f['sd_ratio']:>9.2f}"
             )
+    return "\n".join(out)
+
+
+def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
+    """The stopping reason and the last few points of the convergence trace."""
+    a = ds.attrs
+    metrics = [str(m) for m in ds["metric"].values]
+    out = [
+        f"convergence ({a.get('stop_reason', 'n/a')}; P(rank ≤ {a['top_k']}) in "
+        f"{a.get('trace_year', '')}, ± 95% half-width)"
+    ]
+    n = ds.sizes["trace"]
+    idx = sorted({*range(max(0, n - rows), n), 0})
+    out.append(f"  {'draws':>12}" + "".join(f"{m:>24}" for m in metrics))
+    for i in idx:
+        cells = "".join(
+            f"{pct(float(p)) + ' ± ' + pct(float(h)):>24}"
+            for p, h in zip(
+                ds["trace_p_top"][i].values, ds["trace_halfwidth"][i].values, strict=True
+            )
+        )
+        out.append(f"  {int(ds['trace_draws'][i]):>12,}{cells}")
     return "\n".join(out)

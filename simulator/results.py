@@ -37,9 +37,12 @@ def build_dataset(
     runner: BlockRunner, acc: Accumulator, *, elapsed_s: float, command: str = ""
 ) -> xr.Dataset:
     """Turn a finished run's reducers into the results Dataset."""
-    sc, m = runner.scenario, runner.model
+    m = runner.model
     sums = acc.sums
     n = acc.draws_done
+    sc = runner.scenario
+    if n != sc.draws:  # stopped early: record the draws that ran, so the TOML re-runs exactly
+        sc = sc.with_updates(draws=n)
     wsum = float(sums["weight_sum"][0])
     ess = wsum**2 / float(sums["weight_sq_sum"][0]) if wsum > 0 else 0.0
     if wsum <= 0:
@@ -142,13 +145,25 @@ def build_dataset(
         "factor_units": ("factor", [f.units for f in sc.factors]),
         "factor_description": ("factor", [f.description for f in sc.factors]),
     }
+    tr_draws, tr_p, tr_half = zip(*acc.trace, strict=True)
+    coords["trace"] = ("trace", np.arange(len(tr_draws), dtype=np.int32))
+    data_vars["trace_draws"] = _var(("trace",), np.array(tr_draws), "draws after each block", "1")
+    data_vars["trace_p_top"] = _var(
+        ("trace", "metric"),
+        np.array(tr_p),
+        f"running estimate of p_top for {sc.focus} in {acc.trace_year}",
+        "1",
+    )
+    data_vars["trace_halfwidth"] = _var(
+        ("trace", "metric"), np.array(tr_half), "running 95% Wilson half-width of p_top", "1"
+    )
     if weighted:
         obs = runner.observations
         coords["observation"] = ("observation", np.arange(len(obs), dtype=np.int32))
         coords["observation_label"] = ("observation", [o.label for o in obs])
         coords["observation_source"] = ("observation", [o.source for o in obs])
     if acc.keep:
-        kept = acc.kept
+        kept = {name: rows[:n] for name, rows in acc.kept.items()}
         coords["draw"] = ("draw", np.arange(n, dtype=np.int64))
         data_vars["focus_rank"] = _var(
             ("draw", "metric", "year"),
@@ -195,6 +210,9 @@ def build_dataset(
         "block_size": np.int64(sc.block_size),
         "keep_draws": int(acc.keep),
         "conditioned": int(weighted),
+        "stop_reason": acc.stop_reason,
+        "trace_year": int(acc.trace_year),
+        "target_halfwidth": float(acc.stop.halfwidth) if acc.stop else 0.0,
         "observations": len(runner.observations),
         "confidence_level": CONFIDENCE,
         "interval_method": "wilson",
