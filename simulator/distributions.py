@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, did_you_mean, key_part
 from .errors import short_repr as _short
 
 Z95 = stats.norm.ppf(0.95)  # 1.6449: the 95th percentile of the standard normal
@@ -111,7 +111,7 @@ class _Spec:
         self.source = source
 
     def error(self, message: str, param: str | None = None) -> ConfigError:
-        key = f"{self.key}.{param}" if param else self.key
+        key = f"{self.key}.{key_part(param)}" if param else self.key
         return ConfigError(message, source=self.source, key=key)
 
     def has(self, name: str) -> bool:

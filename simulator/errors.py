@@ -8,6 +8,8 @@ usage and configuration errors, 1 for run-time failures), never with a traceback
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Iterable
 
 
@@ -51,6 +53,11 @@ def one_line(text: str) -> str:
     A message may quote a TOML key or value, or an OS error text, that holds a newline.
     """
     return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def key_part(name: str) -> str:
+    """One part of a key path as TOML writes it: bare (``top_k``) or quoted (``"my key"``)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
 
 
 def short_repr(value: object, limit: int = 60) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 import tomli_w
 
 from .distributions import finite_number, make_distribution
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, did_you_mean, key_part
 from .errors import short_repr as _short
 
 DESIGNS = ("mc", "lhs", "sobol")
@@ -216,7 +216,7 @@ def _key_paths(data: Any, prefix: str = "") -> Iterable[str]:
     """Every dotted key path in nested tables (tables and values alike)."""
     if isinstance(data, Mapping):
         for key, value in data.items():
-            here = f"{prefix}.{key}" if prefix else str(key)
+            here = f"{prefix}.{key_part(key)}" if prefix else key_part(key)
             yield here
             yield from _key_paths(value, here)
 
@@ -354,7 +354,7 @@ _REQUIRED = object()
 def _check_keys(table: Mapping[str, Any], allowed: Sequence[str], key: str, source: str) -> None:
     for name in table:
         if name not in allowed:
-            where = f"{key}.{name}" if key else name
+            where = f"{key}.{key_part(name)}" if key else key_part(name)
             raise ConfigError(
                 f"unknown key{did_you_mean(name, allowed)}; allowed keys: {', '.join(allowed)}",
                 source=source,
@@ -523,7 +523,7 @@ def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str,
         raise ConfigError("must be a table of factors", source=source, key="factors")
     factors: dict[str, Factor] = {}
     for fname, table in raw_factors.items():
-        key = f"factors.{fname}"
+        key = f"factors.{key_part(fname)}"
         if not fname.replace("_", "").replace("-", "").isalnum() or not fname.isascii():
             raise ConfigError(
                 "factor names use letters, digits, '_' and '-' only", source=source, key=key

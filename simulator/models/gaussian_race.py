@@ -24,7 +24,7 @@ import numpy as np
 from scipy import integrate, stats
 
 from ..distributions import finite_number
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, did_you_mean, key_part
 from ..errors import short_repr as _short
 from .base import Bins, Model
 
@@ -70,7 +70,7 @@ class GaussianRace(Model):
             )
         means, sds = [], []
         for code, spec in table.items():
-            key = f"model.countries.{code}"
+            key = f"model.countries.{key_part(code)}"
             if not isinstance(spec, Mapping):
                 raise ConfigError(
                     f"must be a table {{ mean = ..., sd = ... }}, got {_short(spec)}",
@@ -83,7 +83,7 @@ class GaussianRace(Model):
                     f"unknown key{did_you_mean(bad[0], ['mean', 'sd'])}; "
                     "a country takes mean and sd",
                     source=src,
-                    key=f"{key}.{bad[0]}",
+                    key=f"{key}.{key_part(bad[0])}",
                 )
             for p in ("mean", "sd"):
                 v = spec.get(p)
