@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from .ai_race import AiRace
 from .base import Bins, Model
 from .gaussian_race import GaussianRace
 
 MODELS: dict[str, type[Model]] = {GaussianRace.name: GaussianRace}
+MODELS[AiRace.name] = AiRace
 
 
 def build_model(scenario) -> Model:
