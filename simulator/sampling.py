@@ -18,11 +18,13 @@ The randomness contract (docs/reproducibility.md):
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import special
+from scipy.interpolate import CubicHermiteSpline
 from scipy.stats import qmc
 
 from .scenario import Correlation, Factor
@@ -97,6 +99,66 @@ def apply_copula(u: np.ndarray, columns: Sequence[int], chol: np.ndarray) -> np.
     return u
 
 
+# ---------------------------------------------------------------------------------------------
+# Fast inverse CDFs
+#
+# scipy's beta ppf (boost's inverse incomplete beta) costs ~2 µs a value, which made PERT factors
+# the largest cost of an ai_race block. For the beta and truncated-normal families we tabulate the
+# ppf once per distribution: cubic Hermite interpolation in t = logit(u) on 2049 nodes, with the
+# exact derivative dx/dt = u (1 - u) / pdf(x). The table covers u in [1e-9, 1 - 1e-9]; draws
+# outside it (probability 2e-9) use the exact ppf. It is checked at every interval midpoint
+# against the exact ppf when built and used only if the error is below TABLE_TOLERANCE standard
+# deviations; otherwise the exact ppf is used throughout.
+
+TABLE_FAMILIES = ("beta", "truncnorm")
+TABLE_NODES = 2049
+TABLE_TOLERANCE = 1e-8  # in units of the distribution's standard deviation
+_T_MAX = float(special.logit(1 - 1e-9))
+
+
+def _table_key(dist) -> tuple | None:
+    inner = getattr(dist, "dist", None)
+    if getattr(inner, "name", None) not in TABLE_FAMILIES:
+        return None
+    return (inner.name, tuple(map(float, dist.args)), tuple(sorted(dist.kwds.items())))
+
+
+@functools.lru_cache(maxsize=512)
+def _tabulated_ppf(key: tuple) -> Callable[[np.ndarray], np.ndarray] | None:
+    from scipy import stats
+
+    name, args, kwds = key
+    dist = getattr(stats, name)(*args, **dict(kwds))
+    t = np.linspace(-_T_MAX, _T_MAX, TABLE_NODES)
+    u = special.expit(t)
+    x = dist.ppf(u)
+    pdf = dist.pdf(x)
+    if not (np.all(np.isfinite(x)) and np.all(np.diff(x) >= 0) and np.all(pdf > 0)):
+        return None
+    spline = CubicHermiteSpline(t, x, u * (1 - u) / pdf)
+    mid = (t[1:] + t[:-1]) / 2
+    err = np.max(np.abs(spline(mid) - dist.ppf(special.expit(mid))))
+    if not err <= TABLE_TOLERANCE * dist.std():
+        return None
+
+    def ppf(q: np.ndarray) -> np.ndarray:
+        tq = special.logit(q)
+        out = spline(np.clip(tq, -_T_MAX, _T_MAX))
+        tails = np.abs(tq) > _T_MAX
+        if tails.any():
+            out[tails] = dist.ppf(q[tails])
+        return out
+
+    return ppf
+
+
+def ppf(dist, u: np.ndarray) -> np.ndarray:
+    """``dist.ppf(u)``, through a verified interpolation table where the exact one is slow."""
+    key = _table_key(dist)
+    fast = _tabulated_ppf(key) if key is not None else None
+    return fast(u) if fast is not None else np.asarray(dist.ppf(u), dtype=float)
+
+
 def sample_factors(
     factors: Sequence[Factor],
     correlation: Correlation | None,
@@ -113,7 +175,7 @@ def sample_factors(
     if correlation is not None:
         cols = [names.index(name) for name in correlation.factors]
         apply_copula(u, cols, copula_factor(correlation.normal_matrix))
-    return {f.name: np.asarray(f.dist.ppf(u[:, j]), dtype=float) for j, f in enumerate(factors)}
+    return {f.name: ppf(f.dist, u[:, j]) for j, f in enumerate(factors)}
 
 
 def factor_summary(factors: Sequence[Factor]) -> Mapping[str, tuple[float, float, float]]:
