@@ -263,7 +263,7 @@ class AiRace(Model):
 
     def _index(self, x: np.ndarray) -> np.ndarray:
         """Tortoise total (country, draw) from the state: pillar min–max, weighted sum, min–max."""
-        tiny = np.finfo(float).tiny
+        tiny = 1e-300  # a floor on spans: 100 / tiny stays finite
         lo = x.min(axis=1)  # (pillar, draw)
         span = x.max(axis=1)
         span -= lo
@@ -327,7 +327,7 @@ class _GpuAccount:
             return None
         if year > LAST_DATA_YEAR:
             self.organic *= self.yearly
-            np.clip(self.organic, 0.0, GPU_CAP, out=self.organic)
+            np.clip(self.organic, 1e-6, GPU_CAP, out=self.organic)
         stock = self.organic.copy()
         if self.programmes:
             self.prog_stock *= self.decay[:, None]

@@ -136,7 +136,8 @@ def minmax_rescale(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     lo = x.min(axis=axis, keepdims=True)
     span = x.max(axis=axis, keepdims=True) - lo
-    return (x - lo) * (100.0 / np.maximum(span, np.finfo(float).tiny))
+    scale = np.divide(100.0, span, out=np.zeros_like(span), where=span > 0)
+    return (x - lo) * scale
 
 
 def composite_index(scores: np.ndarray) -> np.ndarray:

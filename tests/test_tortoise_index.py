@@ -1,0 +1,95 @@
+"""The packaged Tortoise data and the index arithmetic reproduce the published 2021 table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.models.tortoise import (
+    PILLAR_WEIGHTS,
+    competition_ranks,
+    composite_index,
+    countries,
+    editions,
+    minmax_rescale,
+    private_investment,
+    read_table,
+    tortoise_2021,
+    tracked_gpus,
+)
+
+
+def test_every_published_2021_total_is_reproduced_within_001():
+    table = tortoise_2021()
+    total = composite_index(table.scores)
+    assert table.scores.shape == (62, 7)
+    np.testing.assert_allclose(total, table.totals, rtol=0, atol=0.01)
+    # The published table reproduces to 0.0064 points: rounding of the sub-pillars.
+    assert np.max(np.abs(total - table.totals)) < 0.0065
+
+
+def test_ranks_match_the_published_table():
+    table = tortoise_2021()
+    ours = competition_ranks(composite_index(table.scores))
+    published = competition_ranks(table.totals)
+    np.testing.assert_array_equal(ours, published)
+    assert np.array_equal(published, np.arange(1, 63))  # the file is in rank order, no ties
+    assert table.countries[:7] == ("USA", "CHN", "GBR", "CAN", "ISR", "SGP", "KOR")
+
+
+def test_weights_and_rescaling():
+    assert PILLAR_WEIGHTS.tolist() == [5, 3, 2, 5, 3, 1, 5] and PILLAR_WEIGHTS.sum() == 24
+    x = np.array([[3.0, 1.0, 2.0], [5.0, 5.0, 5.0]])
+    np.testing.assert_array_equal(minmax_rescale(x), [[100.0, 0.0, 50.0], [0.0, 0.0, 0.0]])
+    # Rescaling ignores a common shift and a common positive scale: why the model needs no
+    # global shock.
+    table = tortoise_2021()
+    np.testing.assert_allclose(
+        composite_index(3.0 * table.scores + 7.0), composite_index(table.scores), atol=1e-9
+    )
+
+
+def test_countries_are_iso3_and_map_every_source_name():
+    c = countries()
+    assert len(c.iso3) == len(set(c.iso3)) == 62
+    assert all(len(code) == 3 and code.isupper() for code in c.iso3)
+    for data_name, code in [
+        ("The Netherlands", "NLD"),
+        ("Hong Kong", "HKG"),
+        ("Taiwan", "TWN"),
+        ("South Korea", "KOR"),
+        ("United States of America", "USA"),
+        ("United Arab Emirates", "ARE"),
+        ("Czech Republic", "CZE"),
+    ]:
+        assert c.code(data_name) == code
+    # Every country named in the other files (but aggregates) maps to a code.
+    assert len(tracked_gpus().by_country) == 17
+    assert {"KOR", "USA", "CHN", "SWE", "AUT"} <= set(private_investment())
+    assert {iso for _, iso, _ in editions()} <= set(c.iso3)
+    names = {r["country"] for r in read_table("gpu_programs.csv")} - {"Saudi Arabia + UAE"}
+    assert all(c.code(n) for n in names)
+
+
+def test_tracked_gpus_and_investment_values():
+    tg = tracked_gpus()
+    assert tg.years == (2022, 2023, 2024, 2025)
+    assert tg.by_country["KOR"].tolist() == [1509, 3793, 4113, 6609]
+    assert tg.world[-1] == 1887091
+    kor = private_investment()["KOR"]
+    assert kor == {2022: 3.10, 2023: 1.39, 2024: 1.33}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "countries.csv",
+        "tortoise_global_ai_index_2021.csv",
+        "tortoise_editions.csv",
+        "gpu_clusters_tracked_h100e.csv",
+        "gpu_programs.csv",
+        "private_ai_investment_usd_bn.csv",
+    ],
+)
+def test_packaged_files_are_read_through_importlib_resources(name):
+    assert read_table(name)
