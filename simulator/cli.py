@@ -127,7 +127,10 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Results file [default: results/<scenario name>.nc].",
 )
-@click.option("--force", is_flag=True, help="Replace an existing results file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing results file (and discard a checkpoint)."
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint.")
 @click.option(
     "--keep-draws/--no-keep-draws",
     default=None,
@@ -181,44 +184,57 @@ def run(
     max_draws,
     target_year,
     history,
+    resume,
     quiet,
 ):
-    """Run SCENARIO and print P(focus rank ≤ k) by metric and year."""
-    from .engine import resolve
-    from .engine import run as run_engine
+    """Run SCENARIO and print P(focus rank ≤ k) by metric and year.
+
+    The run checkpoints next to its output (OUTPUT.checkpoint/) every few seconds; if it is
+    interrupted (Ctrl-C, SIGTERM, a crash), the same command with --resume continues it and
+    produces the same file an uninterrupted run would.
+    """
+    from .checkpoint import run_to_file
     from .executors import parse_workers
     from .history import ess_warning
     from .render import headline
-    from .results import check_writable, default_path, save
+    from .results import default_path
     from .scenario import load_scenario
 
     n_workers = parse_workers(workers)
     sc = load_scenario(scenario, overrides)
     seeded = seed is not None or sc.seed is not None
-    sc = resolve(sc, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
     out = output or default_path(sc.name)
-    check_writable(out, force=force)
+    command = _command_line()
     progress = Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        ds = run_engine(
+        ds = run_to_file(
             sc,
-            progress=progress,
-            command=_command_line(),
+            out,
+            force=force,
+            resume=resume,
+            draws=draws,
+            seed=seed,
+            design=design,
+            keep_draws=keep_draws,
             workers=n_workers,
             history=history,
             target_halfwidth=target_halfwidth,
             max_draws=max_draws,
             target_year=target_year,
+            progress=progress,
+            command=command,
+            resume_hint=command.replace(" --resume", ""),
         )
     finally:
         progress.close()
-    save(ds, out, force=force)
+    seeded = seeded or resume
     click.echo(headline(ds))
     warning = ess_warning(float(ds["effective_sample_size"]), int(ds.attrs["draws"]))
     if warning:
         click.echo(f"g3sim: warning: {warning}", err=True)
     if not seeded:
-        click.echo(f"seed {sc.seed} drawn from fresh entropy; rerun with --seed {sc.seed}")
+        seed_used = int(ds.attrs["seed"])
+        click.echo(f"seed {seed_used} drawn from fresh entropy; rerun with --seed {seed_used}")
     click.echo(f"saved {out}")
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -260,6 +261,26 @@ class BlockRunner:
         return BlockResult(block, n, sums, kept)
 
 
+class KeptSink(Protocol):
+    """Where per-draw rows go as blocks are folded (in block order)."""
+
+    def write(self, start: int, rows: Mapping[str, np.ndarray]) -> None: ...
+
+
+class MemorySink:
+    """Per-draw rows in memory, as arrays of the run's full length."""
+
+    def __init__(self, draws: int):
+        self.draws = draws
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def write(self, start: int, rows: Mapping[str, np.ndarray]) -> None:
+        for name, block in rows.items():
+            if name not in self.arrays:
+                self.arrays[name] = np.zeros((self.draws, *block.shape[1:]), block.dtype)
+            self.arrays[name][start : start + len(block)] = block
+
+
 @dataclass(frozen=True)
 class StopRule:
     """Stop adding blocks once every metric's headline 95% half-width is ≤ ``halfwidth``.
@@ -279,7 +300,9 @@ class Accumulator:
     per metric, for the last reported year or the stop rule's year) and applies the stop rule.
     """
 
-    def __init__(self, runner: BlockRunner, stop: StopRule | None = None):
+    def __init__(
+        self, runner: BlockRunner, stop: StopRule | None = None, sink: KeptSink | None = None
+    ):
         self.runner = runner
         self.scenario = sc = runner.scenario
         self.nblocks = n_blocks(sc)
@@ -288,26 +311,30 @@ class Accumulator:
         self._next = 0
         self._pending: dict[int, BlockResult] = {}
         self.keep = bool(sc.keep_draws)
-        self.kept: dict[str, np.ndarray] = {}
+        self.sink = sink if sink is not None else (MemorySink(sc.draws) if self.keep else None)
         self.stop = stop
         self.trace_year = stop.year if stop else runner.report_years[-1]
         self._trace_yi = runner.report_years.index(self.trace_year)
         self.trace: list[tuple[int, np.ndarray, np.ndarray]] = []
         self.stopped = False
 
+    @property
+    def kept(self) -> dict[str, np.ndarray]:
+        """Per-draw arrays (in-memory sink only)."""
+        return self.sink.arrays if isinstance(self.sink, MemorySink) else {}
+
+    @property
+    def next_block(self) -> int:
+        return self._next
+
     def add(self, res: BlockResult) -> None:
         if self.stopped:
             return
-        if self.keep:
-            lo = res.block * self.scenario.block_size
-            for name, rows in res.kept.items():
-                if name not in self.kept:
-                    self.kept[name] = np.zeros((self.scenario.draws, *rows.shape[1:]), rows.dtype)
-                self.kept[name][lo : lo + res.n] = rows
-            res.kept = {}
         self._pending[res.block] = res
         while self._next in self._pending and not self.stopped:
             r = self._pending.pop(self._next)
+            if self.sink is not None:
+                self.sink.write(r.block * self.scenario.block_size, r.kept)
             if self.sums is None:
                 self.sums = {k: v.copy() for k, v in r.sums.items()}
             else:
@@ -321,6 +348,33 @@ class Accumulator:
                 self.stopped = True
         if self.stopped:
             self._pending.clear()
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The folded state, for a checkpoint (plain arrays: no pickling)."""
+        out = {f"sum:{k}": v for k, v in (self.sums or {}).items()}
+        out["draws_done"] = np.array([self.draws_done])
+        out["next_block"] = np.array([self._next])
+        out["stopped"] = np.array([int(self.stopped)])
+        if self.trace:
+            d, p, h = zip(*self.trace, strict=True)
+            out["trace_draws"], out["trace_p"], out["trace_half"] = map(np.array, (d, p, h))
+        return out
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Continue from :meth:`state` (a resumed run)."""
+        sums = {k[4:]: np.array(v) for k, v in state.items() if k.startswith("sum:")}
+        self.sums = sums or None
+        self.draws_done = int(state["draws_done"][0])
+        self._next = int(state["next_block"][0])
+        self.stopped = bool(state["stopped"][0])
+        self.trace = []
+        if "trace_draws" in state:
+            self.trace = [
+                (int(d), np.array(p), np.array(h))
+                for d, p, h in zip(
+                    state["trace_draws"], state["trace_p"], state["trace_half"], strict=True
+                )
+            ]
 
     def headline(self) -> tuple[np.ndarray, np.ndarray]:
         """Current P(focus rank ≤ k) per metric in the trace year, and its 95% half-width."""

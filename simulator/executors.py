@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -41,6 +42,9 @@ def parse_workers(value: str | int | None) -> int:
 
 def _init_worker(toml_text: str, source: str) -> None:
     global _WORKER_RUNNER
+    # Ctrl-C goes to the whole process group: only the parent handles it (and checkpoints).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER_RUNNER = BlockRunner(scenario_from_dict(tomllib.loads(toml_text), source=source))
 
 
@@ -72,26 +76,35 @@ def run_blocks(
             yield runner(b)
         return
     in_flight = 2 * workers  # bounded: memory stays proportional to workers, not to draws
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=min(workers, len(blocks)),
         mp_context=_context(),
         initializer=_init_worker,
         initargs=(scenario.to_toml(), scenario.source),
-    ) as pool:
-        pending: set[Future] = set()
+    )
+    pending: set[Future] = set()
+    finished = False
+    try:
         todo = iter(blocks)
-        try:
-            for b in todo:
-                pending.add(pool.submit(_run_block, b))
-                if len(pending) >= in_flight:
-                    break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(_run_block, nxt))
-        finally:
+        for b in todo:
+            pending.add(pool.submit(_run_block, b))
+            if len(pending) >= in_flight:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.add(pool.submit(_run_block, nxt))
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            # Interrupted, stopped early or failed: don't wait for running blocks.
             for fut in pending:
                 fut.cancel()
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -12,8 +12,10 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import scipy
@@ -163,33 +165,10 @@ def build_dataset(
         coords["observation_label"] = ("observation", [o.label for o in obs])
         coords["observation_source"] = ("observation", [o.source for o in obs])
     if acc.keep:
-        kept = {name: rows[:n] for name, rows in acc.kept.items()}
         coords["draw"] = ("draw", np.arange(n, dtype=np.int64))
-        data_vars["focus_rank"] = _var(
-            ("draw", "metric", "year"),
-            kept["focus_rank"],
-            f"rank of the focus country {sc.focus}",
-            "1",
-        )
-        data_vars["focus_value"] = _var(
-            ("draw", "metric", "year"),
-            kept["focus_value"],
-            f"score of the focus country {sc.focus}",
-            "see metric_units",
-        )
-        data_vars["factor_value"] = _var(
-            ("draw", "factor"),
-            kept["factor_value"],
-            "sampled value of the factor",
-            "see factor_units",
-        )
-        if weighted:
-            data_vars["weight"] = _var(
-                ("draw",),
-                kept["weight"],
-                "weight of the draw (likelihood of the observations)",
-                "1",
-            )
+        for name, (dims, attrs) in per_draw_specs(sc).items():
+            if name in acc.kept:
+                data_vars[name] = (dims, acc.kept[name][:n], attrs)
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs = {
         "title": f"g3sim results: {sc.name}",
@@ -229,6 +208,28 @@ def build_dataset(
     return ds
 
 
+def per_draw_specs(sc) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
+    """Dimensions and attributes of the per-draw variables (kept draws)."""
+    return {
+        "focus_rank": (
+            ("draw", "metric", "year"),
+            {"long_name": f"rank of the focus country {sc.focus}", "units": "1"},
+        ),
+        "focus_value": (
+            ("draw", "metric", "year"),
+            {"long_name": f"score of the focus country {sc.focus}", "units": "see metric_units"},
+        ),
+        "factor_value": (
+            ("draw", "factor"),
+            {"long_name": "sampled value of the factor", "units": "see factor_units"},
+        ),
+        "weight": (
+            ("draw",),
+            {"long_name": "weight of the draw (likelihood of the observations)", "units": "1"},
+        ),
+    }
+
+
 def _sd(s1: np.ndarray, s2: np.ndarray, total: float, n_eff: float) -> np.ndarray:
     mean = s1 / total
     var = np.maximum(s2 / total - mean**2, 0.0)
@@ -266,15 +267,77 @@ def check_writable(path: Path, *, force: bool) -> None:
         raise OutputError(f"{parent}: not writable; choose another -o path")
 
 
+class RowSource(Protocol):
+    """Per-draw rows readable in chunks: a numpy array, or a spool file on disk."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    def __getitem__(self, key: slice) -> np.ndarray: ...
+
+
+PerDraw = Mapping[str, tuple[tuple[str, ...], RowSource, Mapping[str, Any]]]
+ROW_CHUNK = 2**16  # draws per chunk on disk and per copy step
+
+
+def split_per_draw(ds: xr.Dataset) -> tuple[xr.Dataset, dict]:
+    """Split ``ds`` into its summary (no ``draw`` dimension) and its per-draw variables."""
+    names = [v for v in ds.data_vars if "draw" in ds[v].dims]
+    per_draw = {v: (ds[v].dims, ds[v].values, dict(ds[v].attrs)) for v in names}
+    return ds.drop_vars([*names, "draw"], errors="ignore"), per_draw
+
+
 def save(ds: xr.Dataset, path: str | os.PathLike, *, force: bool = False) -> Path:
     """Write ``ds`` to ``path`` atomically (temporary file, then rename)."""
+    summary, per_draw = split_per_draw(ds)
+    return write_results(summary, per_draw, path, force=force)
+
+
+def write_results(
+    summary: xr.Dataset, per_draw: PerDraw, path: str | os.PathLike, *, force: bool = False
+) -> Path:
+    """Write a results file: the summary through xarray, then per-draw variables in chunks.
+
+    Per-draw variables are copied ``ROW_CHUNK`` draws at a time from their sources, so a run
+    with 10^7 kept draws is written without holding them in memory. The file is written to a
+    temporary name beside ``path``, synced, and renamed into place.
+    """
+    import netCDF4
+
     path = Path(path)
     check_writable(path, force=force)
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+        summary.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(summary))
+        if per_draw:
+            n = next(iter(per_draw.values()))[1].shape[0]
+            with netCDF4.Dataset(tmp, "a") as nc:
+                nc.set_auto_mask(False)
+                nc.createDimension("draw", n)
+                chunk = (min(n, ROW_CHUNK),)
+                var = nc.createVariable(
+                    "draw", "i8", ("draw",), zlib=True, complevel=4, shuffle=True, chunksizes=chunk
+                )
+                for lo in range(0, n, ROW_CHUNK):
+                    var[lo : lo + ROW_CHUNK] = np.arange(lo, min(n, lo + ROW_CHUNK))
+                for name, (dims, src, attrs) in per_draw.items():
+                    dt = np.dtype(src.dtype).newbyteorder("=")  # netCDF4 wants native order
+                    chunks = chunk + tuple(nc.dimensions[d].size for d in dims[1:])
+                    var = nc.createVariable(
+                        name,
+                        dt,
+                        dims,
+                        zlib=True,
+                        complevel=4,
+                        shuffle=True,
+                        chunksizes=chunks,
+                        fill_value=np.nan if dt.kind == "f" else False,
+                    )
+                    for lo in range(0, n, ROW_CHUNK):
+                        var[lo : lo + ROW_CHUNK] = np.asarray(src[lo : lo + ROW_CHUNK])
+                    var.setncatts(dict(attrs))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
