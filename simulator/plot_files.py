@@ -1,0 +1,118 @@
+"""Figure files: open a result to plot, check an image path, render and write atomically.
+
+The file side of :mod:`simulator.plots`: the format follows the extension (PNG, SVG, PDF), files
+are written to a temporary file and renamed into place, and rendering carries no date, so the
+same result gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+from matplotlib.figure import Figure
+
+from .errors import ConfigError, OutputError, ResultsError
+from .plots import ANALYSES
+
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+DPI = 150
+
+
+def open_for_plot(path: str | os.PathLike) -> xr.Dataset:
+    """Open a results file, or an analysis file (sensitivity, comparison) for its kinds.
+
+    A results file goes through :func:`simulator.results.open_results` and its checks; a file
+    that fails them is accepted only if it is an analysis Dataset (``analysis`` attribute).
+    """
+    from .results import open_results
+
+    try:
+        return open_results(path)
+    except ResultsError:
+        ds = _open_analysis(Path(path))
+        if ds is None:
+            raise
+        return ds
+
+
+def _open_analysis(path: Path) -> xr.Dataset | None:
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            if ds.attrs.get("analysis") not in ANALYSES:
+                return None
+            return ds.load()
+    except Exception:  # not readable: open_results's message says so
+        return None
+
+
+def image_format(path: str | os.PathLike) -> str:
+    """The image format named by ``path``'s extension, or a ConfigError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        shown = f"'{suffix}'" if suffix else "no extension"
+        raise ConfigError(
+            f"{path}: cannot tell the image format from {shown}; name a .png, .svg or .pdf file"
+        )
+    return FORMATS[suffix]
+
+
+def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = DPI) -> bytes:
+    """Render ``fig`` to PNG, SVG or PDF bytes (without dates, so output is reproducible)."""
+    metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata[fmt], facecolor="white")
+    return buf.getvalue()
+
+
+def check_output(path: str | os.PathLike) -> str:
+    """Check an image path before drawing: its format (returned) and its folder."""
+    path = Path(path)
+    fmt = image_format(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; name an image file, e.g. {path / 'fan.png'}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{parent}: no such directory; create it or choose another -o path")
+    return fmt
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = DPI) -> Path:
+    """Write ``fig`` to ``path`` (format from the extension), atomically; replaces a file."""
+    path = Path(path)
+    fmt = image_format(path)
+    write_atomic(path, figure_bytes(fig, fmt, dpi=dpi))
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; name a file, e.g. {path / 'figure.png'}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{parent}: no such directory; create it or choose another -o path")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write ({exc.strerror or exc}); choose another -o path"
+        ) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
