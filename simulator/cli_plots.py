@@ -1,0 +1,118 @@
+"""``g3sim plot`` and ``g3sim report``: figures and a self-contained HTML report of a result.
+
+The commands join the ``g3sim`` group when this module is imported (cli.py imports it last).
+They parse and call the Python API (:mod:`simulator.plots`, :mod:`simulator.report`) only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli import main
+
+DPI = 150  # = plot_files.DPI; that module (and matplotlib) loads only when a command runs
+
+
+class PlotCommand(click.Command):
+    """``g3sim plot``, whose help lists the registered kinds, read when help is shown."""
+
+    def format_help_text(self, ctx, formatter):
+        from .plots import KINDS
+
+        super().format_help_text(ctx, formatter)
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text("Kinds:")
+            with formatter.indentation():
+                formatter.write_dl([(name, spec.summary) for name, spec in KINDS.items()])
+
+
+@main.command(
+    cls=PlotCommand,
+    epilog="""\b
+Examples:
+  g3sim plot results/baseline.nc --kind probability -o figures/probability.png
+  g3sim plot results/baseline.nc --kind fan --metric gpu_stock -o fan.svg
+  g3sim plot results/baseline.nc --kind race --top 10 --country JPN -o race.pdf
+""",
+)
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option(
+    "-k",
+    "--kind",
+    required=True,
+    metavar="KIND",
+    help="What to draw: one of the kinds above.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Image file: .png, .svg or .pdf, by its extension (replaced if it exists).",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="M",
+    help="Draw this metric only (repeatable) [default: every metric].",
+)
+@click.option("--country", metavar="C", help="Country in focus (ISO alpha-3) [default: the run's].")
+@click.option(
+    "--top",
+    type=int,
+    default=8,
+    show_default=True,
+    help="race: how many leading countries to draw.",
+)
+@click.option(
+    "--dpi",
+    type=click.IntRange(50, 600),
+    default=DPI,
+    show_default=True,
+    help="Resolution of a PNG [dots per inch].",
+)
+def plot(result, kind, output, metrics, country, top, dpi):
+    """Draw a figure of RESULT (a results file) and save it as PNG, SVG or PDF."""
+    from .plot_files import check_output, open_for_plot, save_figure
+    from .plots import plot as draw
+    from .plots import plot_kind
+
+    plot_kind(kind)  # an unknown kind fails before the file is read
+    check_output(output)
+    ds = open_for_plot(result)
+    fig = draw(ds, kind, metric=metrics or None, country=country, top=top, source=str(result))
+    save_figure(fig, output, dpi=dpi)
+    click.echo(f"saved {output}")
+
+
+@main.command(
+    epilog="""\b
+Examples:
+  g3sim report results/baseline.nc              # writes results/baseline.html
+  g3sim report results/baseline.nc -o ~/baseline-report.html
+"""
+)
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="HTML file [default: beside RESULT, same name, .html] (replaced if it exists).",
+)
+def report(result, output):
+    """Write a self-contained HTML report of RESULT: headline, assumptions, figures, provenance.
+
+    The page embeds its figures and style and loads nothing from the network: it opens offline
+    in any browser and can be mailed as one file.
+    """
+    from .plot_files import open_for_plot
+    from .report import default_report_path, write_report
+
+    out = output or default_report_path(result)
+    ds = open_for_plot(result)
+    write_report(ds, out, source=str(result))
+    click.echo(f"saved {out}")
