@@ -278,6 +278,7 @@ def run_to_file(
             folder, acc, dict(meta_base, elapsed_s=elapsed_before + time.perf_counter() - t0)
         )
 
+    checkpoint()  # at once: an interrupted run can always be resumed
     last = time.monotonic()
     try:
         with _signals_as_exceptions():

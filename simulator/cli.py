@@ -132,6 +132,14 @@ def main() -> None:
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint.")
 @click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the run's checkpoint is saved.",
+)
+@click.option(
     "--keep-draws/--no-keep-draws",
     default=None,
     help="Store per-draw data [default: yes up to 1,000,000 draws].",
@@ -185,6 +193,7 @@ def run(
     target_year,
     history,
     resume,
+    checkpoint_every,
     quiet,
 ):
     """Run SCENARIO and print P(focus rank ≤ k) by metric and year.
@@ -224,6 +233,7 @@ def run(
             progress=progress,
             command=command,
             resume_hint=command.replace(" --resume", ""),
+            every_s=checkpoint_every,
         )
     finally:
         progress.close()

@@ -187,7 +187,7 @@ def build_dataset(
         "design": sc.design,
         "draws": np.int64(n),
         "block_size": np.int64(sc.block_size),
-        "keep_draws": int(acc.keep),
+        "keep_draws": int(bool(sc.keep_draws)),
         "conditioned": int(weighted),
         "stop_reason": acc.stop_reason,
         "trace_year": int(acc.trace_year),
