@@ -1,0 +1,512 @@
+"""The g3sim side of the analyses: models as vectorised functions, per-draw outcomes, Datasets.
+
+Everything the ``sensitivity`` and ``discover`` commands do is one call here:
+
+* :func:`sobol_sensitivity` — a scenario → Sobol indices of the headline outcomes, as a Dataset;
+* :func:`rank_sensitivity_of_result` — a saved result's per-draw data → rank measures, a Dataset;
+* :func:`discover` — a saved result's per-draw data → a PRIM box (:class:`Discovery`).
+
+The headline outcomes, for one metric and year, are ``in_top_k`` (1 if the focus country's rank
+is ≤ top_k, else 0; its mean is P(rank ≤ k)) and ``score`` (the focus country's score).
+docs/analysis.md lists the Dataset's variables.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import scipy
+import xarray as xr
+
+from .. import __version__
+from ..errors import did_you_mean
+from ..sampling import stream
+from ..scenario import Scenario, scenario_from_dict
+from . import AnalysisError
+from .discovery import PrimResult, prim
+from .sensitivity import NOISE, SobolIndices, rank_sensitivity, sobol_indices
+
+OUTCOMES = ("in_top_k", "score")
+FORMAT = "g3sim-analysis"
+NOISE_TREATMENT = (
+    "internal model noise treated as one more input, independent of the factors, through "
+    "common random numbers: A and every AB_j share one noise stream per row, B another; "
+    "indices are Sobol indices over (factors, noise); noise_* variables give the noise's own"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing what to analyse
+
+
+def resolve_target(
+    metrics: Sequence[str], years: Sequence[int], metric: str | None, year: int | None, where: str
+) -> tuple[str, int]:
+    """The metric and year to analyse (default: the first metric, the last year)."""
+    metrics, years = [str(m) for m in metrics], [int(y) for y in years]
+    if metric is None:
+        metric = metrics[0]
+    elif metric not in metrics:
+        raise AnalysisError(
+            f"--metric {metric!r} is not a metric of {where}{did_you_mean(metric, metrics)}; "
+            f"use one of {', '.join(metrics)}"
+        )
+    if year is None:
+        year = years[-1]
+    elif year not in years:
+        raise AnalysisError(
+            f"--year {year} is not a year of {where}"
+            f"{did_you_mean(str(year), [str(y) for y in years])}; use one of "
+            f"{', '.join(map(str, years))}"
+        )
+    return metric, int(year)
+
+
+def resolve_factors(available: Sequence[str], requested: Sequence[str] | None, where: str):
+    """Indices of the requested factors (default: all), with did-you-mean for unknown names."""
+    available = [str(a) for a in available]
+    if not available:
+        raise AnalysisError(
+            f"{where} has no factors; sensitivity analysis and scenario discovery need at least "
+            "one uncertain factor: add [factors.NAME] tables to the scenario (docs/scenarios.md)"
+        )
+    if not requested:
+        return list(range(len(available)))
+    out = []
+    for name in requested:
+        if name not in available:
+            shown = ", ".join(available[:10]) + (" ..." if len(available) > 10 else "")
+            raise AnalysisError(
+                f"--factor {name!r} is not a factor of {where}{did_you_mean(name, available)}; "
+                f"use one of {shown}"
+            )
+        j = available.index(name)
+        if j not in out:
+            out.append(j)
+    return out
+
+
+def _provenance() -> dict:
+    return {
+        "simulator_version": __version__,
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "xarray_version": xr.__version__,
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _var(dims, data, long_name: str, units: str = "1", **attrs):
+    return (dims, data, {"long_name": long_name, "units": units, **attrs})
+
+
+def _outcome_coords(focus: str, top_k: int, metric: str, year: int, units: str) -> dict:
+    return {
+        "outcome": ("outcome", list(OUTCOMES)),
+        "outcome_long_name": (
+            "outcome",
+            [
+                f"1 if {focus}'s {metric} rank in {year} is <= {top_k}, else 0",
+                f"{focus}'s {metric} in {year}",
+            ],
+        ),
+        "outcome_units": ("outcome", ["1", units]),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Sobol indices of a scenario's model
+
+
+class NoiseStreams:
+    """The model's ``rngs`` for one noise label and block: ``sensitivity:noise<k>:model:<name>``."""
+
+    def __init__(self, seed: int, label: int, block: int):
+        self.seed, self.label, self.block = seed, label, block
+
+    def __call__(self, name: str) -> np.random.Generator:
+        return stream(self.seed, f"sensitivity:noise{self.label}:model:{name}", self.block)
+
+
+class ModelOutcomes:
+    """A scenario's model as a vectorised function: ``f(x, noise=k)`` → ``(2, n)`` outcomes.
+
+    ``x`` is ``(factor, n)`` in the scenario's factor order. Column i of every call with the
+    same noise label gets the same internal random numbers: columns are cut into blocks of
+    ``block_size`` and block b draws from :class:`NoiseStreams` ``(seed, k, b)``, which the model
+    fills draw-major (the model contract) — the common random numbers the Sobol estimator of
+    :mod:`.sensitivity` needs.
+    """
+
+    def __init__(
+        self, model, names: Sequence[str], *, metric: str, year: int, seed: int, block_size: int
+    ):
+        self.model = model
+        self.names = tuple(names)
+        self.metric = metric
+        self.year_index = list(model.years).index(year)
+        self.seed = seed
+        self.block_size = block_size
+
+    def __call__(self, x: np.ndarray, *, noise: int) -> np.ndarray:
+        from ..engine import ModelError, focus_ranks
+
+        m = self.model
+        n = x.shape[1]
+        out = np.empty((2, n))
+        for b, lo in enumerate(range(0, n, self.block_size)):
+            hi = min(n, lo + self.block_size)
+            factors = {name: x[j, lo:hi].copy() for j, name in enumerate(self.names)}
+            scores = m.simulate(factors, NoiseStreams(self.seed, noise, b), hi - lo)
+            s = scores[self.metric][:, self.year_index : self.year_index + 1, :]
+            if not np.isfinite(s).all():
+                raise ModelError(
+                    f"model {m.name} produced non-finite {self.metric} values; check the "
+                    "scenario's factor and [model] ranges"
+                )
+            out[0, lo:hi] = focus_ranks(s, m.focus_index)[:, 0] <= m.top_k
+            out[1, lo:hi] = s[:, 0, m.focus_index]
+        return out
+
+
+def sobol_sensitivity(
+    scenario: Scenario,
+    *,
+    n: int,
+    seed: int,
+    metric: str | None = None,
+    year: int | None = None,
+    factors: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 999,
+    progress: Callable[[int, int], None] | None = None,
+    command: str = "",
+) -> xr.Dataset:
+    """Sobol indices of the headline outcomes of ``scenario`` for every factor (a Dataset).
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario. Its factors are sampled independently (a ``[correlation]`` is
+        ignored and recorded in the ``correlation_ignored`` attribute), from their prior
+        distributions (``[[observations]]`` are ignored, ``observations_ignored``).
+    n
+        Base rows (a power of two ≥ 64): the model runs ``n · (len(factors) + 3)`` times.
+    seed
+        Seeds the design, the model's noise streams and the bootstrap.
+    metric, year
+        The outcome's metric and year (default: the model's first metric, the last year).
+    factors
+        Factors whose indices to estimate (default all); the others still vary.
+    """
+    from ..models import build_model
+
+    t0 = time.perf_counter()
+    where = scenario.source
+    names = scenario.factor_names
+    which = resolve_factors(names, factors, where)
+    model = build_model(scenario)
+    metric, year = resolve_target(model.metrics, scenario.years, metric, year, where)
+    func = ModelOutcomes(
+        model, names, metric=metric, year=year, seed=seed, block_size=scenario.block_size
+    )
+    res = sobol_indices(
+        func=func,
+        dists=[f.dist for f in scenario.factors],
+        n=n,
+        rng=stream(seed, "sensitivity:sobol", 0),
+        names=names,
+        which=which,
+        noise=True,
+        confidence=confidence,
+        n_resamples=n_resamples,
+        progress=progress,
+    )
+    chosen = [scenario.factors[j] for j in which]
+    ds = _sobol_dataset(res, [f.name for f in chosen])
+    ds = ds.assign_coords(
+        factor_units=("factor", [f.units for f in chosen]),
+        factor_description=("factor", [f.description for f in chosen]),
+        **_outcome_coords(
+            scenario.focus, scenario.top_k, metric, year, model.metric_info[metric][1]
+        ),
+    )
+    corr = scenario.correlation
+    ds.attrs = {
+        "title": f"g3sim sensitivity: {scenario.name}",
+        "Conventions": "CF-1.10",
+        "g3sim_format": FORMAT,
+        "analysis": "sensitivity",
+        "method": "sobol",
+        "estimator": "first order: Saltelli et al. (2010); total: Jansen (1999)",
+        "design": "scrambled Sobol sequence of dimension 2d split into A and B (Saltelli 2010)",
+        "interval_method": "percentile bootstrap over design rows",
+        "confidence_level": confidence,
+        "bootstrap_resamples": n_resamples,
+        "noise_treatment": NOISE_TREATMENT,
+        "scenario_name": scenario.name,
+        "scenario_source": str(scenario.source),
+        "scenario_toml": scenario.to_toml(),
+        "scenario_sha256": scenario.sha256,
+        "model": model.name,
+        "focus": scenario.focus,
+        "top_k": scenario.top_k,
+        "seed": np.int64(seed),
+        "draws": np.int64(n),
+        "model_evaluations": np.int64(res.evaluations),
+        "metric": metric,
+        "year": np.int32(year),
+        "factors_varied": ", ".join(names),
+        "correlation_ignored": ", ".join(corr.factors) if corr is not None else "",
+        "observations_ignored": len(scenario.observations),
+        **_provenance(),
+        "elapsed_s": round(time.perf_counter() - t0, 4),
+        "command": command,
+    }
+    return ds
+
+
+def _sobol_dataset(res: SobolIndices, factor_names: Sequence[str]) -> xr.Dataset:
+    k = len(factor_names)
+    conf = f"{res.confidence:.0%}"
+    data = {}
+    for kind, est in (("first_order", res.first_order), ("total_order", res.total_order)):
+        words = kind.replace("_", "-")
+        interval = f"bound of the {conf} bootstrap interval of the {words} index"
+        for part, arr, what in (
+            ("", est.value, f"{words} Sobol index"),
+            ("_lower", est.lower, f"lower {interval}"),
+            ("_upper", est.upper, f"upper {interval}"),
+        ):
+            data[f"{kind}{part}"] = _var(("outcome", "factor"), arr[:, :k], what)
+            data[f"noise_{kind}{part}"] = _var(
+                ("outcome",), arr[:, k], f"{what} of the model's internal noise"
+            )
+    data["outcome_mean"] = _var(("outcome",), res.mean, "mean of the outcome", "see outcome_units")
+    data["outcome_variance"] = _var(
+        ("outcome",), res.variance, "variance of the outcome", "see outcome_units (squared)"
+    )
+    return xr.Dataset(data, coords={"factor": ("factor", list(factor_names))})
+
+
+def scenario_of_result(ds: xr.Dataset, path: str | Path) -> Scenario:
+    """The scenario a result ran, from its ``scenario_toml`` attribute."""
+    text = ds.attrs.get("scenario_toml")
+    if not isinstance(text, str):
+        raise AnalysisError(f"{path}: no scenario_toml attribute; name the scenario file instead")
+    return scenario_from_dict(tomllib.loads(text), source=f"{path} (its stored scenario)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-draw data of a saved result
+
+
+@dataclass(frozen=True)
+class PerDraw:
+    """A result's per-draw factors, outcomes and weights for one metric and year."""
+
+    x: np.ndarray  # (draw, factor)
+    y: np.ndarray  # (draw, outcome): in_top_k, score
+    weights: np.ndarray | None
+    names: tuple[str, ...]
+    metric: str
+    year: int
+
+
+def per_draw(
+    ds: xr.Dataset,
+    *,
+    metric: str | None = None,
+    year: int | None = None,
+    factors: Sequence[str] | None = None,
+    source: str = "the result",
+) -> PerDraw:
+    """Factor values and headline outcomes of every draw kept in a results Dataset."""
+    if "draw" not in ds.dims or "factor_value" not in ds or "focus_rank" not in ds:
+        raise AnalysisError(
+            f"{source} has no per-draw data (it was run with --no-keep-draws); rerun the "
+            "scenario with --keep-draws (the default up to 1,000,000 draws)"
+        )
+    names = [str(f) for f in ds["factor"].values]
+    which = resolve_factors(names, factors, source)
+    metric, year = resolve_target(ds["metric"].values, ds["year"].values, metric, year, source)
+    rank = ds["focus_rank"].sel(metric=metric, year=year).values
+    value = ds["focus_value"].sel(metric=metric, year=year).values
+    y = np.column_stack([(rank <= int(ds.attrs["top_k"])).astype(float), value])
+    x = np.asarray(ds["factor_value"].values, dtype=float)[:, which]
+    w = np.asarray(ds["weight"].values, dtype=float) if "weight" in ds else None
+    return PerDraw(x, y, w, tuple(names[j] for j in which), metric, year)
+
+
+def rank_sensitivity_of_result(
+    ds: xr.Dataset,
+    *,
+    metric: str | None = None,
+    year: int | None = None,
+    factors: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    source: str = "the result",
+    command: str = "",
+) -> xr.Dataset:
+    """Spearman rank correlations and SRRC of each factor with the headline outcomes."""
+    t0 = time.perf_counter()
+    pd_ = per_draw(ds, metric=metric, year=year, factors=factors, source=source)
+    res = rank_sensitivity(
+        x=pd_.x, y=pd_.y, weights=pd_.weights, names=pd_.names, confidence=confidence
+    )
+    w = pd_.weights if pd_.weights is not None else np.ones(len(pd_.x))
+    mean = w @ pd_.y / w.sum()
+    conf = f"{confidence:.0%}"
+    dims = ("outcome", "factor")
+    rc = res.rank_correlation
+    data = {
+        "rank_correlation": _var(dims, rc.value, "Spearman rank correlation with the outcome"),
+        "rank_correlation_lower": _var(
+            dims, rc.lower, f"lower bound of the {conf} Fisher-z interval of rank_correlation"
+        ),
+        "rank_correlation_upper": _var(
+            dims, rc.upper, f"upper bound of the {conf} Fisher-z interval of rank_correlation"
+        ),
+        "srrc": _var(dims, res.srrc, "standardised rank regression coefficient"),
+        "srrc_r_squared": _var(
+            ("outcome",), res.r_squared, "R² of the rank regression on all the factors shown"
+        ),
+        "outcome_mean": _var(("outcome",), mean, "mean of the outcome", "see outcome_units"),
+    }
+    units = (
+        dict(zip(ds["factor"].values.tolist(), ds["factor_units"].values.tolist(), strict=True))
+        if "factor_units" in ds
+        else {}
+    )
+    desc = (
+        dict(
+            zip(ds["factor"].values.tolist(), ds["factor_description"].values.tolist(), strict=True)
+        )
+        if "factor_description" in ds
+        else {}
+    )
+    a = ds.attrs
+    metric_units = (
+        str(ds["metric_units"].sel(metric=pd_.metric).item()) if "metric_units" in ds else ""
+    )
+    out = xr.Dataset(
+        data,
+        coords={
+            "factor": ("factor", list(pd_.names)),
+            "factor_units": ("factor", [str(units.get(f, "")) for f in pd_.names]),
+            "factor_description": ("factor", [str(desc.get(f, "")) for f in pd_.names]),
+            **_outcome_coords(str(a["focus"]), int(a["top_k"]), pd_.metric, pd_.year, metric_units),
+        },
+    )
+    out.attrs = {
+        "title": f"g3sim sensitivity: {a.get('scenario_name', '')}",
+        "Conventions": "CF-1.10",
+        "g3sim_format": FORMAT,
+        "analysis": "sensitivity",
+        "method": "rank",
+        "estimator": "Spearman rank correlation; standardised rank regression coefficients",
+        "interval_method": "Fisher z, Bonett-Wright variance, Kish effective sample size",
+        "confidence_level": confidence,
+        "weighted": int(pd_.weights is not None),
+        "effective_sample_size": res.effective_sample_size,
+        "result_source": source,
+        "scenario_name": str(a.get("scenario_name", "")),
+        "scenario_toml": str(a.get("scenario_toml", "")),
+        "scenario_sha256": str(a.get("scenario_sha256", "")),
+        "model": str(a.get("model", "")),
+        "focus": str(a["focus"]),
+        "top_k": int(a["top_k"]),
+        "seed": np.int64(a.get("seed", -1)),
+        "draws": np.int64(res.n),
+        "metric": pd_.metric,
+        "year": np.int32(pd_.year),
+        **_provenance(),
+        "elapsed_s": round(time.perf_counter() - t0, 4),
+        "command": command,
+    }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario discovery
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """A PRIM box for the focus reaching the top k, with what it was computed from."""
+
+    prim: PrimResult
+    metric: str
+    year: int
+    focus: str
+    top_k: int
+    scenario_name: str
+    seed: int
+    weighted: bool
+    source: str
+    factor_units: dict
+
+
+def discover(
+    ds: xr.Dataset,
+    *,
+    metric: str | None = None,
+    year: int | None = None,
+    factors: Sequence[str] | None = None,
+    threshold_density: float | None = None,
+    min_coverage: float = 0.5,
+    alpha: float = 0.05,
+    min_mass: float = 0.05,
+    source: str = "the result",
+) -> Discovery:
+    """PRIM on a result's per-draw data: the factor box where the focus reaches the top k."""
+    pd_ = per_draw(ds, metric=metric, year=year, factors=factors, source=source)
+    res = prim(
+        x=pd_.x,
+        y=pd_.y[:, 0],
+        weights=pd_.weights,
+        names=pd_.names,
+        alpha=alpha,
+        min_mass=min_mass,
+        min_coverage=min_coverage,
+        threshold_density=threshold_density,
+    )
+    units = {}
+    if "factor_units" in ds:
+        units = dict(
+            zip(ds["factor"].values.tolist(), ds["factor_units"].values.tolist(), strict=True)
+        )
+    a = ds.attrs
+    return Discovery(
+        prim=res,
+        metric=pd_.metric,
+        year=pd_.year,
+        focus=str(a["focus"]),
+        top_k=int(a["top_k"]),
+        scenario_name=str(a.get("scenario_name", "")),
+        seed=int(a.get("seed", -1)),
+        weighted=pd_.weights is not None,
+        source=source,
+        factor_units={str(k): str(v) for k, v in units.items()},
+    )
+
+
+__all__ = [
+    "NOISE",
+    "OUTCOMES",
+    "Discovery",
+    "ModelOutcomes",
+    "discover",
+    "per_draw",
+    "rank_sensitivity_of_result",
+    "scenario_of_result",
+    "sobol_sensitivity",
+]

@@ -1,0 +1,246 @@
+"""``g3sim sensitivity`` and ``g3sim discover``: parse, call simulator.analysis, render.
+
+Importing this module registers both commands on :data:`simulator.cli.main` (idempotent);
+:func:`register` adds them to any other click group.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .cli import Progress, _command_line, main
+from .errors import ConfigError
+
+RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf")
+DEFAULT_SOBOL_N = 4096
+
+EPILOG_SENSITIVITY = """\b
+Examples:
+  g3sim sensitivity configs/baseline.toml                  # Sobol indices, 4096 base draws
+  g3sim sensitivity configs/baseline.toml -n 8192 --seed 7 --metric gpu_stock --year 2028
+  g3sim sensitivity results/baseline.nc --method rank      # from a saved run, no new runs
+  g3sim sensitivity configs/baseline.toml --format json -o results/baseline-sobol.nc
+"""
+
+EPILOG_DISCOVER = """\b
+Examples:
+  g3sim discover results/baseline.nc
+  g3sim discover results/baseline.nc --metric gpu_stock --year 2030 --min-coverage 0.3
+  g3sim discover results/baseline.nc --threshold-density 0.5 --format json
+"""
+
+
+def _is_result(path: Path) -> bool:
+    return path.suffix.lower() in RESULT_SUFFIXES
+
+
+def _format_option():
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def _target_options(f):
+    f = click.option(
+        "--factor",
+        "factors",
+        multiple=True,
+        metavar="NAME",
+        help="Analyse only this factor (repeatable) [default: every factor].",
+    )(f)
+    f = click.option("--year", type=int, help="Year of the outcome [default: the last year].")(f)
+    f = click.option(
+        "--metric", help="Metric of the outcome, e.g. ai_index [default: the model's first]."
+    )(f)
+    return f
+
+
+@click.command(epilog=EPILOG_SENSITIVITY)
+@click.argument("target", metavar="SCENARIO|RESULT", type=click.Path(path_type=Path))
+@click.option(
+    "--method",
+    type=click.Choice(["sobol", "rank"]),
+    default="sobol",
+    show_default=True,
+    help="sobol: new model runs (needs a scenario or a result's stored scenario); "
+    "rank: from a saved RESULT's per-draw data.",
+)
+@click.option(
+    "-n",
+    "--draws",
+    type=click.IntRange(min=1),
+    help=f"Sobol base draws, a power of two; the model runs N × (factors + 3) times "
+    f"[default: {DEFAULT_SOBOL_N}].",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed (sobol).")
+@_target_options
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario value (sobol; repeatable).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Also save the indices as a NetCDF Dataset (docs/analysis.md).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@_format_option()
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def sensitivity(
+    target, method, draws, seed, metric, year, factors, overrides, output, force, fmt, quiet
+):
+    """Which factors drive P(focus rank ≤ k) and the focus score: a ranked table.
+
+    --method sobol (default) runs SCENARIO's model on a Saltelli design and estimates first-order
+    and total Sobol indices with 95% bootstrap intervals; the model's internal noise is one more
+    input (common random numbers), reported on its own row. Factors are sampled independently
+    (a [correlation] is ignored, with a warning). A RESULT (.nc) stands for the scenario it ran.
+
+    --method rank reads a saved RESULT's per-draw data: Spearman rank correlations and
+    standardised rank regression coefficients, weighted by history matching if the run was.
+    """
+    from .analysis.report import sensitivity_json, sensitivity_text, sensitivity_warnings
+    from .analysis.runs import (
+        rank_sensitivity_of_result,
+        scenario_of_result,
+        sobol_sensitivity,
+    )
+    from .results import check_writable, open_results, save
+
+    if output is not None:
+        check_writable(output, force=force)
+    if method == "rank":
+        if not _is_result(target):
+            raise ConfigError(
+                f"{target}: --method rank reads a saved result's per-draw data; run "
+                f"`g3sim run {target}` first and pass its results/<name>.nc"
+            )
+        used = [o for o, v in (("-n", draws), ("--seed", seed), ("--set", overrides)) if v]
+        if used:
+            raise ConfigError(
+                f"{', '.join(used)} apply to --method sobol; --method rank uses the result's "
+                "draws as they are"
+            )
+        ds = rank_sensitivity_of_result(
+            open_results(target),
+            metric=metric,
+            year=year,
+            factors=factors,
+            source=str(target),
+            command=_command_line(),
+        )
+        seeded = True
+    else:
+        from .engine import fresh_seed
+        from .scenario import apply_overrides, load_scenario, scenario_from_dict
+
+        if _is_result(target):
+            sc = scenario_of_result(open_results(target), target)
+            if overrides:
+                data = apply_overrides(dict(sc.data), overrides)
+                sc = scenario_from_dict(data, source=sc.source)
+        else:
+            sc = load_scenario(target, overrides)
+        seeded = seed is not None or sc.seed is not None
+        seed = seed if seed is not None else sc.seed if sc.seed is not None else fresh_seed()
+        progress = Progress(enabled=not quiet and sys.stderr.isatty())
+        try:
+            ds = sobol_sensitivity(
+                sc,
+                n=draws or DEFAULT_SOBOL_N,
+                seed=seed,
+                metric=metric,
+                year=year,
+                factors=factors,
+                progress=progress,
+                command=_command_line(),
+            )
+        finally:
+            progress.close()
+    for line in sensitivity_warnings(ds):
+        click.echo(f"g3sim: warning: {line}", err=True)
+    click.echo(sensitivity_json(ds) if fmt == "json" else sensitivity_text(ds))
+    if not seeded:
+        click.echo(
+            f"seed {seed} drawn from fresh entropy; rerun with --seed {seed}", err=fmt == "json"
+        )
+    if output is not None:
+        save(ds, output, force=force)
+        click.echo(f"saved {output}", err=fmt == "json")
+
+
+@click.command(epilog=EPILOG_DISCOVER)
+@click.argument("result", type=click.Path(path_type=Path))
+@_target_options
+@click.option(
+    "--threshold-density",
+    type=click.FloatRange(0, 1),
+    help="Choose the least restricted box whose density (share of its draws in the top k) "
+    "reaches D [default: the one-standard-error rule, docs/analysis.md].",
+)
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Only boxes holding at least this share of the top-k draws are candidates.",
+)
+@click.option(
+    "--peel-alpha",
+    type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Share of the box's draws one peel removes.",
+)
+@_format_option()
+def discover(result, metric, year, factors, threshold_density, min_coverage, peel_alpha, fmt):
+    """Find the factor ranges under which the focus reaches the top k (PRIM).
+
+    Reads a saved RESULT's per-draw data, peels a box from the factor space, 5% of its draws
+    at a time from the side of the factor that most raises the box's density (the share of its
+    draws where the focus rank ≤ k, weighted if the run was conditioned on observations), and
+    prints the chosen box, its coverage and density, and the peeling trajectory.
+    """
+    from .analysis.report import discovery_json, discovery_text
+    from .analysis.runs import discover as run_discover
+    from .results import open_results
+
+    if not _is_result(result):
+        raise ConfigError(
+            f"{result}: discover reads a saved result's per-draw data; run "
+            f"`g3sim run {result}` first and pass its results/<name>.nc"
+        )
+    d = run_discover(
+        open_results(result),
+        metric=metric,
+        year=year,
+        factors=factors,
+        threshold_density=threshold_density,
+        min_coverage=min_coverage,
+        alpha=peel_alpha,
+        source=str(result),
+    )
+    if d.prim.note:
+        click.echo(f"g3sim: warning: {d.prim.note}", err=True)
+    click.echo(discovery_json(d) if fmt == "json" else discovery_text(d))
+
+
+def register(group: click.Group) -> None:
+    """Add ``sensitivity`` and ``discover`` to ``group`` (again: replaces them)."""
+    group.add_command(sensitivity)
+    group.add_command(discover)
+
+
+register(main)

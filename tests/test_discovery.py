@@ -1,0 +1,263 @@
+"""Scenario discovery (PRIM): a known box, invariants, the choice rules, g3sim results, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
+from simulator.analysis import AnalysisError
+from simulator.analysis.discovery import binomial_upper_tail, prim
+from simulator.analysis.runs import discover
+from simulator.cli import main
+from simulator.engine import run
+from simulator.models import MODELS
+from simulator.results import save
+from simulator.scenario import scenario_from_dict
+
+from .conftest import FIVE, gaussian_scenario
+from .toy_models import LinearRace, linear_dict
+
+
+def synthetic(seed: int = 2026, n: int = 10_000):
+    """3 uniform factors; outcome 1 inside [0.6, 1] × [0, 0.3] on the first two, 5% flipped.
+
+    Truth: density 0.95 inside (0.12 of the draws), 0.05 outside; base rate 0.158; the true
+    box's coverage is 0.114 / 0.158 = 0.72.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 3))
+    y = ((x[:, 0] >= 0.6) & (x[:, 1] <= 0.3)).astype(float)
+    flip = rng.random(n) < 0.05
+    y[flip] = 1 - y[flip]
+    return x, y
+
+
+def test_prim_recovers_a_known_box():
+    x, y = synthetic()
+    res = prim(x=x, y=y, names=["a", "b", "c"])
+    tr, i = res.trajectory, res.chosen
+    # Tolerances: one peel moves a limit by alpha × the box's width along that factor (0.05 ×
+    # 0.4 = 0.02 on a, 0.05 × 0.3 = 0.015 on b near the truth); allow two peels plus the
+    # sampling noise of the rule's choice, i.e. 0.05 on a and 0.04 on b. Over 100 replicates
+    # (seeds 0–99) the largest errors were 0.043 and 0.022.
+    assert tr.lower[i, 0] == pytest.approx(0.6, abs=0.05)
+    assert tr.upper[i, 1] == pytest.approx(0.3, abs=0.04)
+    assert tr.upper[i, 0] > 0.95 and tr.lower[i, 1] < 0.05
+    # c is irrelevant: unrestricted, or restricted only by chance (large quasi-p-value).
+    assert (tr.lower[i, 2] < 0.05 and tr.upper[i, 2] > 0.95) or res.quasi_p[2] > 0.05
+    assert res.restricted[:2] == (0, 1) or res.restricted[:2] == (1, 0)
+    assert res.quasi_p[0] < 1e-6 and res.quasi_p[1] < 1e-6
+    # Density ≈ 0.95 (binomial sd at ~1,100 draws ≈ 0.007; 4 sd = 0.03), coverage near 0.72.
+    assert tr.density[i] == pytest.approx(0.95, abs=0.03)
+    assert 0.55 < tr.coverage[i] <= 0.8
+    assert res.base_density == pytest.approx(y.mean())
+
+
+def test_trajectory_invariants():
+    x, y = synthetic(seed=1, n=3000)
+    res = prim(x=x, y=y, alpha=0.1, min_mass=0.1)
+    tr = res.trajectory
+    assert tr.n[0] == 3000 and tr.mass[0] == 1 and tr.coverage[0] == 1 and tr.restricted[0] == 0
+    assert tr.peeled[0] == "" and all(p.split()[1] in ("low", "high") for p in tr.peeled[1:])
+    assert np.all(np.diff(tr.coverage) <= 1e-12) and np.all(np.diff(tr.mass) < 0)
+    assert tr.mass[-1] >= 0.1
+    assert np.all(np.diff(tr.lower, axis=0) >= 0) and np.all(np.diff(tr.upper, axis=0) <= 0)
+    # Each peel removes about alpha of the box (ties aside): mass ratio 0.9 ± 1 draw.
+    ratio = tr.mass[1:] / tr.mass[:-1]
+    assert np.all(np.abs(ratio - 0.9) < 1.5 / tr.n[:-1] + 1e-12)
+    # Each box holds exactly the draws inside its limits.
+    for s in (0, len(tr.n) // 2, len(tr.n) - 1):
+        inside = np.all((x >= tr.lower[s]) & (x <= tr.upper[s]), axis=1)
+        assert inside.sum() == tr.n[s]
+        assert y[inside].mean() == pytest.approx(tr.density[s])
+
+
+def test_integer_weights_act_as_copies():
+    x, y = synthetic(seed=3, n=2000)
+    w = np.random.default_rng(0).integers(1, 4, size=len(y))
+    a = prim(x=x, y=y, weights=w.astype(float))
+    b = prim(x=np.repeat(x, w, axis=0), y=np.repeat(y, w))
+    for name in ("coverage", "density", "mass"):
+        np.testing.assert_allclose(getattr(a.trajectory, name), getattr(b.trajectory, name))
+    np.testing.assert_array_equal(a.trajectory.lower, b.trajectory.lower)
+
+
+def test_threshold_rule_and_its_fallback():
+    x, y = synthetic()
+    res = prim(x=x, y=y, threshold_density=0.5)
+    first = np.flatnonzero(res.trajectory.density >= 0.5)[0]
+    assert res.chosen == first and res.note == ""
+    assert res.rule.startswith("the least restricted box with density ≥ 0.5")
+    res = prim(x=x, y=y, threshold_density=0.999)
+    assert res.note.startswith("no box with coverage ≥ 0.5 reaches density 0.999")
+    assert res.rule.startswith("the least restricted box whose density is within 2 standard")
+    # min_coverage = 1 leaves only the first box.
+    assert prim(x=x, y=y, min_coverage=1.0).chosen == 0
+
+
+def test_binomial_upper_tail_is_the_binomial_survival_function():
+    from scipy import stats
+
+    k = np.arange(0, 21)
+    np.testing.assert_allclose(
+        binomial_upper_tail(k, 20, 0.3), stats.binom.sf(k - 1, 20, 0.3), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"n": 50}, "50 draws are too few for PRIM; it needs ≥ 100"),
+        ({"none": True}, "only 0 of 500 draws have the outcome; PRIM needs ≥ 5"),
+        ({"alpha": 0.6}, "peel alpha must lie in \\(0, 0.5\\)"),
+    ],
+)
+def test_prim_refuses_bad_input(kw, message):
+    x, y = synthetic(n=kw.get("n", 500))
+    if kw.get("none"):
+        y[:] = 0
+    with pytest.raises(AnalysisError, match=message):
+        prim(x=x, y=y, alpha=kw.get("alpha", 0.05))
+
+
+# ---------------------------------------------------------------------------------------------
+# g3sim results
+
+
+@pytest.fixture
+def linear_race(monkeypatch):
+    monkeypatch.setitem(MODELS, "linear_race", LinearRace)
+
+
+def test_gaussian_race_result_has_no_box():
+    """Factors that enter nowhere: the chosen box's density is the base rate within noise."""
+    sc = gaussian_scenario(
+        FIVE,
+        factors={
+            "u": {"dist": "uniform", "low": 0, "high": 1},
+            "v": {"dist": "normal", "mean": 0, "sd": 1},
+        },
+    )
+    d = discover(run(sc, draws=5000))
+    tr, i = d.prim.trajectory, d.prim.chosen
+    se = np.sqrt(d.prim.base_density * (1 - d.prim.base_density) / tr.n[i])
+    # The standard-error rule stops where peeling stops paying off: here at the first box, or
+    # within 3 binomial standard errors of the base rate.
+    assert abs(tr.density[i] - d.prim.base_density) < 3 * se
+    assert all(d.prim.quasi_p[j] > 0.01 for j in d.prim.restricted)
+
+
+def test_linear_race_box_restricts_the_driving_factor(linear_race):
+    # KOR reaches the top 3 iff 3a + b + 2z − z' > 3: high a (and high b) make it likely.
+    sc = scenario_from_dict(linear_dict(), source="<linear>")
+    d = discover(run(sc, draws=6000), threshold_density=0.6, min_coverage=0.3)
+    r = d.prim
+    box = r.trajectory
+    assert r.names[r.restricted[0]] == "a"
+    assert box.lower[r.chosen, 0] > 0.3 and box.upper[r.chosen, 0] == r.data_upper[0]
+    assert box.density[r.chosen] >= 0.6 and box.coverage[r.chosen] >= 0.3
+    assert "c" not in [r.names[j] for j in r.restricted if r.quasi_p[j] < 0.01]
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def linear_result(tmp_path, linear_race):
+    sc = scenario_from_dict(linear_dict(), source="<linear>")
+    return save(run(sc, draws=4000), tmp_path / "linear.nc")
+
+
+def test_cli_discover_table_and_json(runner, linear_result):
+    res = runner.invoke(main, ["discover", str(linear_result), "--threshold-density", "0.6"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0] == (
+        f"Scenario discovery (PRIM) · linear-test · KOR rank ≤ 3 in score 2030 · {linear_result}"
+    )
+    assert "chosen box (step" in res.stdout and "peeling trajectory" in res.stdout
+    factor_row = next(ln for ln in lines if ln.strip().startswith("a "))
+    assert "≥" in factor_row  # a is restricted from below only
+    res = runner.invoke(
+        main,
+        [
+            "discover",
+            str(linear_result),
+            "--format",
+            "json",
+            "--year",
+            "2029",
+            "--factor",
+            "a",
+            "--factor",
+            "c",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["year"] == 2029 and doc["analysis"] == "discovery" and doc["draws"] == 4000
+    box = doc["box"]
+    assert {r["factor"] for r in box["restrictions"]} <= {"a", "c"}
+    assert box["restrictions"][0]["factor"] == "a"
+    assert box["restrictions"][0]["restricts_lower"] and box["restrictions"][0]["units"] == "1"
+    assert doc["trajectory"][0]["coverage"] == 1.0 and doc["trajectory"][box["step"]][
+        "density"
+    ] == pytest.approx(box["density"])
+
+
+def test_cli_discover_note_goes_to_stderr(runner, linear_result):
+    res = runner.invoke(main, ["discover", str(linear_result), "--threshold-density", "1"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.startswith("g3sim: warning: no box with coverage ≥ 0.5 reaches density 1 ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--factor", "aa"], "--factor 'aa' is not a factor of .*linear.nc \\(did you mean 'a'"),
+        (["--metric", "scor"], "--metric 'scor' is not a metric of .* \\(did you mean 'score'"),
+        (["--year", "2020"], "--year 2020 is not a year of .*; use one of 2029, 2030"),
+    ],
+)
+def test_cli_discover_errors(runner, linear_result, extra, message):
+    import re
+
+    res = runner.invoke(main, ["discover", str(linear_result), *extra])
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.splitlines()) == 1 and res.stdout == ""
+    assert re.search(message, res.stderr), res.stderr
+
+
+def test_cli_discover_bad_inputs(runner, tmp_path):
+    sc = gaussian_scenario(FIVE, factors={"u": {"dist": "uniform", "low": 0, "high": 1}})
+    nodraws = save(run(sc, draws=300, keep_draws=False), tmp_path / "nd.nc")
+    res = runner.invoke(main, ["discover", str(nodraws)])
+    assert res.exit_code == 2 and "has no per-draw data (it was run with --no-keep-draws)" in (
+        res.stderr
+    )
+    few = save(run(sc, draws=60), tmp_path / "few.nc")
+    res = runner.invoke(main, ["discover", str(few)])
+    assert res.exit_code == 2
+    assert res.stderr == (
+        "g3sim: error: 60 draws are too few for PRIM; it needs ≥ 100: run more draws\n"
+    )
+    nofactors = save(run(gaussian_scenario(FIVE), draws=300), tmp_path / "nf.nc")
+    res = runner.invoke(main, ["discover", str(nofactors)])
+    assert res.exit_code == 2 and f"{nofactors} has no factors" in res.stderr
+    res = runner.invoke(main, ["discover", "configs/baseline.toml"])
+    assert res.exit_code == 2
+    assert "discover reads a saved result's per-draw data; run `g3sim run" in res.stderr
+    res = runner.invoke(main, ["discover", str(tmp_path / "missing.nc")])
+    assert res.exit_code == 2 and "no such results file" in res.stderr
+    res = runner.invoke(main, ["discover", str(nodraws), "--min-coverage", "2"])
+    assert res.exit_code == 2 and "--min-coverage" in res.stderr
