@@ -322,6 +322,22 @@ def test_cli_sobol_table_json_output_and_correlation_warning(runner, linear_file
     assert doc["warnings"] and "noise" in doc
 
 
+def test_cli_sobol_without_a_seed_prints_the_one_it_drew(runner, linear_race, tmp_path):
+    import tomli_w
+
+    d = linear_dict()
+    del d["scenario"]["seed"]
+    path = tmp_path / "unseeded.toml"
+    path.write_text(tomli_w.dumps(d))
+    res = runner.invoke(main, ["sensitivity", str(path), "-n", "64"])
+    assert res.exit_code == 0, res.output
+    seed = int(res.stdout.split("seed ")[1].split()[0])
+    assert f"seed {seed} drawn from fresh entropy; rerun with --seed {seed}" in res.stdout
+    # Rerunning with that seed gives the same table (without the line about the seed).
+    again = runner.invoke(main, ["sensitivity", str(path), "-n", "64", "--seed", str(seed)])
+    assert again.stdout.splitlines() == res.stdout.splitlines()[:-1]
+
+
 def test_cli_sobol_from_a_saved_result_reruns_its_scenario(runner, linear_result):
     res = runner.invoke(main, ["sensitivity", str(linear_result), "-n", "128", "--format", "json"])
     assert res.exit_code == 0, res.output

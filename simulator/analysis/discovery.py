@@ -93,30 +93,29 @@ class PrimResult:
 
 
 def _peel_low(
-    xs: np.ndarray, wb: np.ndarray, pb: np.ndarray, inb: np.ndarray, alpha: float
+    xs: np.ndarray, ws: np.ndarray, ps: np.ndarray, alpha: float
 ) -> tuple[float, float, float] | None:
     """Peel the lowest ``alpha`` share of the box's weight along one sorted factor.
 
-    ``xs`` are the factor's values in ascending order; ``wb``, ``pb`` the box's weights and
-    weighted outcomes in that order (0 outside the box); ``inb`` box membership in that order.
+    ``xs`` are the box's values of the factor in ascending order, ``ws`` and ``ps`` the draws'
+    weights and weighted outcomes in that order. The cut is at the weighted alpha-quantile v:
+    draws with x < v go (or x ≤ v, when ties at the bottom would leave nothing to remove).
     Returns (removed weight, removed outcome weight, new inclusive lower limit), or None when the
     peel removes nothing or everything.
     """
-    cw = np.cumsum(wb)
+    cw = np.cumsum(ws)
     total = cw[-1]
-    pos = int(np.searchsorted(cw, alpha * total, side="left"))
-    pos = min(pos, len(xs) - 1)
+    pos = min(int(np.searchsorted(cw, alpha * total, side="left")), len(xs) - 1)
     v = xs[pos]
     cut = int(np.searchsorted(xs, v, side="left"))  # remove x < v
     if cut == 0 or cw[cut - 1] <= 0:
         cut = int(np.searchsorted(xs, v, side="right"))  # ties at the bottom: remove x ≤ v
-    removed_w = cw[cut - 1] if cut > 0 else 0.0
-    if removed_w <= 0 or removed_w >= total or cut >= len(xs):
+    if cut == 0 or cut >= len(xs):
         return None
-    rest = np.flatnonzero(inb[cut:])
-    if rest.size == 0:
+    removed_w = cw[cut - 1]
+    if removed_w <= 0 or removed_w >= total:
         return None
-    return float(removed_w), float(np.sum(pb[:cut])), float(xs[cut + rest[0]])
+    return float(removed_w), float(ps[:cut].sum()), float(xs[cut])
 
 
 def prim(
@@ -182,24 +181,26 @@ def prim(
             "run more draws or choose an outcome that happens more often (a larger top_k)"
         )
     data_lower, data_upper = x.min(axis=0), x.max(axis=0)
-    order = np.argsort(x, axis=0, kind="stable")
-    xs_all = np.take_along_axis(x, order, axis=0)
+    # The box's draws, sorted along each factor: rows of (factor, draw-in-box) arrays. Each
+    # peel compresses them, so a step costs O(d × draws in the box), not O(d × n).
+    idx = np.argsort(x, axis=0, kind="stable").T.copy()
+    xs = np.take_along_axis(x.T, idx, axis=1)
+    ws, ps = w[idx], pw[idx]
     lower, upper = data_lower.copy(), data_upper.copy()
-    inbox = np.ones(n, dtype=bool)
     rows: list[tuple] = []
 
     def record(peel: str) -> None:
-        wb = w[inbox]
-        ws = wb.sum()
+        wb = ws[0]
+        w_box, p_box = wb.sum(), ps[0].sum()
         rows.append(
             (
                 lower.copy(),
                 upper.copy(),
-                pw[inbox].sum() / p_total,
-                pw[inbox].sum() / ws,
-                ws / w_total,
-                int(inbox.sum()),
-                ws**2 / np.dot(wb, wb),
+                p_box / p_total,
+                p_box / w_box,
+                w_box / w_total,
+                wb.size,
+                w_box**2 / np.dot(wb, wb),
                 int(np.count_nonzero((lower > data_lower) | (upper < data_upper))),
                 peel,
             )
@@ -207,18 +208,14 @@ def prim(
 
     record("")
     while True:
-        wb = np.where(inbox, w, 0.0)
-        pb = np.where(inbox, pw, 0.0)
-        w_box, p_box = wb.sum(), pb.sum()
+        w_box, p_box = ws[0].sum(), ps[0].sum()
         best = None
         for j in range(d):
-            o = order[:, j]
-            xs, wj, pj, ij = xs_all[:, j], wb[o], pb[o], inbox[o]
             for side in ("low", "high"):
                 if side == "low":
-                    peel = _peel_low(xs, wj, pj, ij, alpha)
+                    peel = _peel_low(xs[j], ws[j], ps[j], alpha)
                 else:
-                    peel = _peel_low(-xs[::-1], wj[::-1], pj[::-1], ij[::-1], alpha)
+                    peel = _peel_low(-xs[j, ::-1], ws[j, ::-1], ps[j, ::-1], alpha)
                 if peel is None:
                     continue
                 rw, rp, limit = peel
@@ -233,10 +230,15 @@ def prim(
         _, j, side, limit = best
         if side == "low":
             lower[j] = limit
-            inbox &= x[:, j] >= limit
+            stays = xs[j] >= limit
         else:
             upper[j] = limit
-            inbox &= x[:, j] <= limit
+            stays = xs[j] <= limit
+        keep = np.zeros(n, dtype=bool)
+        keep[idx[j, stays]] = True
+        mask = keep[idx]  # the same draws in every row, each row still sorted
+        m = int(stays.sum())
+        idx, xs, ws, ps = (a[mask].reshape(d, m) for a in (idx, xs, ws, ps))
         record(f"{names[j]} {side}")
 
     cols = list(zip(*rows, strict=True))
