@@ -94,7 +94,7 @@ def _command_line() -> str:
     return shlex.join(["g3sim", *sys.argv[1:]])
 
 
-@click.group(cls=G3Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="g3sim", cls=G3Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="g3sim")
 def main() -> None:
     """g3sim: the probability that a country reaches a top-k AI rank, by year.
@@ -507,3 +507,7 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
         save(cmp, output, force=force)
         if fmt == "table":
             click.echo(f"saved {output}")
+
+
+# Commands defined in their own modules register themselves on `main` when imported.
+from . import cli_analysis, cli_plots  # noqa: E402, F401

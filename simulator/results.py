@@ -367,6 +367,12 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             f"{path}: not a readable NetCDF file ({type(exc).__name__}: {str(exc)[:80]}); "
             "re-run the scenario to recreate it"
         ) from None
+    analysis = ds.attrs.get("analysis")
+    if analysis and ds.attrs.get("g3sim_format") != FORMAT:
+        raise ResultsError(
+            f"{path}: a g3sim {analysis} result, not the result of `g3sim run`; name a run's "
+            "results file (a comparison or sensitivity file is read by `g3sim plot`)"
+        )
     if ds.attrs.get("g3sim_format") != FORMAT:
         raise ResultsError(
             f"{path}: a NetCDF file, but not written by g3sim (no g3sim_format attribute); "

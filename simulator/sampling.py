@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -69,6 +70,7 @@ def unit_draws(
         for j, name in enumerate(names):
             u[:, j] = stream(seed, f"factor:{name}", block).random(n)
         u += _U_LOW  # random() gives multiples of 2**-53 in [0, 1): shift half a step up
+        np.minimum(u, _U_HIGH, out=u)  # 1 - 2**-53 + 2**-54 rounds to 1.0
         return u
     if design == "lhs":
         engine = qmc.LatinHypercube(d, rng=stream(seed, "design:lhs", block))
@@ -145,8 +147,12 @@ def _tabulated_ppf(key: tuple) -> Callable[[np.ndarray], np.ndarray] | None:
         tq = special.logit(q)
         out = spline(np.clip(tq, -_T_MAX, _T_MAX))
         tails = np.abs(tq) > _T_MAX
-        if tails.any():
-            out[tails] = dist.ppf(q[tails])
+        if tails.any():  # probability 2e-9 a draw; boost may warn about precision out there
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                exact = dist.ppf(q[tails])
+            lo, hi = dist.support()
+            out[tails] = np.clip(np.where(np.isfinite(exact), exact, out[tails]), lo, hi)
         return out
 
     return ppf

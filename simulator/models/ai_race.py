@@ -168,7 +168,7 @@ class AiRace(Model):
         if metric == "ai_index":
             return Bins(0.0, 100.0, 1000)
         if metric == "gpu_stock":
-            return Bins(1e2, 1e9, 1000, log=True)
+            return Bins(1.0, 1e9, 1000, log=True)  # 1 H100e to 10^9: 2.1% bins
         raise KeyError(metric)
 
     def describe(self) -> dict[str, Any]:
