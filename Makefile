@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/g3sim run configs/baseline.toml --force
+	$(BIN)/g3sim run configs/baseline.toml --force --workers auto
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -358,7 +358,10 @@ def runs():
         "investment-slump",
     ):
         sc = load_scenario(CONFIGS / f"{stem}.toml")
-        out[stem] = engine.run(sc, draws=DRAWS, seed=SEED, keep_draws=True)
+        # Lever directions are a property of the dynamics: test them without history weights
+        # (tests/test_history.py and test_history_conditioning_respects_the_observations below
+        # cover the conditioning).
+        out[stem] = engine.run(sc, draws=DRAWS, seed=SEED, keep_draws=True, history=False)
     return out
 
 
@@ -386,8 +389,8 @@ def test_levers_move_p_top3_in_the_expected_direction(runs, better, worse, metri
 
 def test_focus_japan_reports_japan_and_leaves_the_world_unchanged(runs):
     sc = load_scenario(BASELINE, ['scenario.focus="JPN"'])
-    ds = engine.run(sc, draws=4096, seed=SEED, keep_draws=True)
-    kor = engine.run(load_scenario(BASELINE), draws=4096, seed=SEED, keep_draws=True)
+    ds = engine.run(sc, draws=4096, seed=SEED, keep_draws=True, history=False)
+    kor = engine.run(load_scenario(BASELINE), draws=4096, seed=SEED, keep_draws=True, history=False)
     # The model does not depend on the focus: every country's probabilities are identical.
     np.testing.assert_array_equal(ds["p_top"].values, kor["p_top"].values)
     p = ds["p_top"].sel(country="JPN")
@@ -405,3 +408,19 @@ def test_the_baseline_headline_is_plausible(runs):
     top2 = ds["rank_probability"].sel(metric="gpu_stock", year=2030, rank=[1, 2])
     assert float(top2.sel(country="USA", rank=1)) > 0.97
     assert float(top2.sel(country=["USA", "CHN"]).sum()) > 0.97 * 2
+
+
+def test_history_conditioning_respects_the_observations():
+    """With the baseline's observations, every draw with weight keeps Korea 4th–6th in 2025."""
+    ds = engine.run(load_scenario(BASELINE), draws=DRAWS, seed=SEED, keep_draws=True)
+    assert ds.attrs["conditioned"] == 1 and ds.sizes["observation"] == 6
+    w = ds["weight"].values
+    r2025 = ds["focus_rank"].sel(metric="ai_index", year=2025).values
+    assert w.sum() > 0 and np.all((r2025[w > 0] >= 4) & (r2025[w > 0] <= 6))
+    assert float(ds["p_top"].sel(metric="ai_index", year=2025, country="KOR")) == 0.0
+    ess = float(ds["effective_sample_size"])
+    assert ess == pytest.approx(w.sum() ** 2 / (w**2).sum())
+    # The weighted headline is the weighted mean of the per-draw indicators.
+    r2030 = ds["focus_rank"].sel(metric="ai_index", year=2030).values
+    p = float(ds["p_top"].sel(metric="ai_index", year=2030, country="KOR"))
+    assert p == pytest.approx(np.sum(w * (r2030 <= 3)) / w.sum())
