@@ -202,6 +202,7 @@ def run_to_file(
     command: str = "",
     every_s: float = 10.0,
     resume_hint: str = "",
+    scheduler: str | None = None,
 ):
     """Run ``scenario`` into the results file ``output``, checkpointing as it goes.
 
@@ -284,7 +285,11 @@ def run_to_file(
         with _signals_as_exceptions():
             if not acc.stopped:
                 blocks = run_blocks(
-                    scenario, range(acc.next_block, acc.nblocks), workers=workers, runner=runner
+                    scenario,
+                    range(acc.next_block, acc.nblocks),
+                    workers=workers,
+                    runner=runner,
+                    scheduler=scheduler,
                 )
                 with contextlib.closing(blocks):
                     for res in blocks:

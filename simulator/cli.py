@@ -153,6 +153,11 @@ def main() -> None:
     help="Local worker processes; results are identical for any count.",
 )
 @click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    help="Run blocks on an existing Dask cluster [default: $DASK_SCHEDULER_ADDRESS, else local].",
+)
+@click.option(
     "--target-halfwidth",
     type=float,
     metavar="H",
@@ -188,6 +193,7 @@ def run(
     force,
     keep_draws,
     workers,
+    scheduler,
     target_halfwidth,
     max_draws,
     target_year,
@@ -203,7 +209,7 @@ def run(
     produces the same file an uninterrupted run would.
     """
     from .checkpoint import run_to_file
-    from .executors import parse_workers
+    from .executors import parse_workers, scheduler_address
     from .history import ess_warning
     from .render import headline
     from .results import default_path
@@ -234,6 +240,7 @@ def run(
             command=command,
             resume_hint=command.replace(" --resume", ""),
             every_s=checkpoint_every,
+            scheduler=scheduler_address(scheduler),
         )
     finally:
         progress.close()

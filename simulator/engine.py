@@ -420,6 +420,7 @@ def run(
     target_halfwidth: float | None = None,
     max_draws: int | None = None,
     target_year: int | None = None,
+    scheduler: str | None = None,
 ):
     """Run a scenario and return its results as an :class:`xarray.Dataset`.
 
@@ -436,6 +437,8 @@ def run(
         Local worker processes (1: run in this process). Results are identical for any count.
     history
         Condition on the scenario's ``[[observations]]`` (False: ignore them).
+    scheduler
+        Address of a Dask scheduler (``tcp://host:8786``): blocks run on that cluster.
     target_halfwidth, max_draws, target_year
         Sequential stopping: add blocks until the 95% half-width of P(focus rank ≤ k) in
         ``target_year`` (default: the last year) is ≤ ``target_halfwidth`` for every metric,
@@ -466,7 +469,9 @@ def run(
     t0 = time.perf_counter()
     runner = BlockRunner(scenario)
     acc = Accumulator(runner, stop)
-    blocks = run_blocks(scenario, range(acc.nblocks), workers=workers, runner=runner)
+    blocks = run_blocks(
+        scenario, range(acc.nblocks), workers=workers, runner=runner, scheduler=scheduler
+    )
     with contextlib.closing(blocks):
         for res in blocks:
             acc.add(res)

@@ -10,6 +10,7 @@ stores, so a worker runs exactly what the parent would.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -53,6 +54,68 @@ def _run_block(block: int) -> BlockResult:
     return _WORKER_RUNNER(block)
 
 
+@functools.lru_cache(maxsize=4)
+def _runner_for(toml_text: str, source: str) -> BlockRunner:
+    return BlockRunner(scenario_from_dict(tomllib.loads(toml_text), source=source))
+
+
+def _dask_block(toml_text: str, source: str, block: int) -> BlockResult:
+    """Run one block on a Dask worker (the runner is built once per worker and scenario)."""
+    return _runner_for(toml_text, source)(block)
+
+
+def scheduler_address(value: str | None) -> str | None:
+    """``--scheduler`` or, failing that, the ``DASK_SCHEDULER_ADDRESS`` environment variable."""
+    value = value or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    if value is not None and "://" not in value:
+        raise ConfigError(f"--scheduler {value!r}: expected an address such as tcp://host:8786")
+    return value
+
+
+def _dask_blocks(
+    scenario: Scenario, blocks: list[int], address: str, in_flight: int
+) -> Iterator[BlockResult]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ConfigError("--scheduler needs dask.distributed: pip install 'g3sim[dask]'") from None
+    try:
+        client = Client(address, timeout="5s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"--scheduler {address}: cannot reach a Dask scheduler ({exc}); check the address "
+            "and that the scheduler runs"
+        ) from None
+    toml_text, source = scenario.to_toml(), scenario.source
+    key = scenario.sha256[:16]
+    pending = []
+    try:
+        todo = iter(blocks)
+
+        def submit(b):
+            return client.submit(
+                _dask_block, toml_text, source, b, key=f"g3sim-{key}-block-{b}", pure=False
+            )
+
+        for b in todo:
+            pending.append(submit(b))
+            if len(pending) >= in_flight:
+                break
+        done = as_completed(pending, loop=client.loop)
+        for fut in done:
+            result = fut.result()
+            fut.release()
+            yield result
+            nxt = next(todo, None)
+            if nxt is not None:
+                done.add(submit(nxt))
+    finally:
+        for fut in pending:
+            if not fut.done():
+                fut.cancel()
+        client.close()
+
+
 def _context():
     # fork starts workers in milliseconds and is safe here (no threads of ours run at that
     # point); other platforms use spawn.
@@ -67,9 +130,17 @@ def run_blocks(
     *,
     workers: int = 1,
     runner: BlockRunner | None = None,
+    scheduler: str | None = None,
 ) -> Iterator[BlockResult]:
-    """Yield the results of ``blocks`` (in completion order) using ``workers`` processes."""
+    """Yield the results of ``blocks`` (in completion order).
+
+    ``scheduler`` (a Dask scheduler address) sends blocks to that cluster; otherwise ``workers``
+    local processes run them (1: this process).
+    """
     blocks = list(blocks)
+    if scheduler is not None:
+        yield from _dask_blocks(scenario, blocks, scheduler, in_flight=64)
+        return
     if workers <= 1 or len(blocks) <= 1:
         runner = runner or BlockRunner(scenario)
         for b in blocks:
