@@ -1,12 +1,14 @@
-"""Engine throughput benchmarks (run by hand: `make bench`; figures go in the README).
+"""Engine benchmarks (run by hand: `make bench`; the figures go in the README).
 
 Measures, on this machine:
 * draws/s for a 20-country gaussian race (one year, draws not kept, the default block size);
 * the ratio of the engine's time to the time numpy takes just to generate the same random
   numbers (one standard normal per country and draw, from the same PCG64 generators);
-* draws/s for the baseline ai_race scenario, when configs/baseline.toml exists.
+* draws/s for the baseline ai_race scenario with 1 and 2 local workers, and the speed-up;
+* peak resident memory of whole `g3sim run --no-keep-draws` processes for 10^5, 10^6 and 10^7
+  draws (a fresh subprocess each, so the figure is that run's own peak).
 
-Each figure is the best of ``--repeat`` runs (the least disturbed by other load).
+Throughput figures are the best of ``--repeat`` runs (the least disturbed by other load).
 """
 
 from __future__ import annotations
@@ -94,11 +96,81 @@ def bench_scenario(path: Path, draws: int, repeat: int) -> dict:
     }
 
 
+def bench_workers(path: Path, draws: int, repeat: int) -> dict:
+    out = {"scenario": str(path.relative_to(ROOT)), "draws": draws}
+    sc = resolve(load_scenario(path), draws=draws, seed=1, keep_draws=False)
+    for w in (1, 2):
+        t = best_of(lambda w=w: run(sc, workers=w), repeat)
+        out[f"seconds_{w}_worker"] = round(t, 2)
+        out[f"draws_per_s_{w}_worker"] = round(draws / t)
+    out["speedup"] = round(out["seconds_1_worker"] / out["seconds_2_worker"], 2)
+    return out
+
+
+def peak_rss(scenario: Path, draws: int, tmp: Path) -> dict:
+    """Peak RSS [MiB] of one `g3sim run` process (no kept draws, one worker)."""
+    import subprocess
+    import sys
+
+    out = tmp / f"rss-{draws}.nc"
+    code = (
+        "import resource, sys\n"
+        "from simulator.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    print(f'PEAK_RSS_KB {kb}', file=sys.stderr)\n"
+    )
+    args = [
+        sys.executable,
+        "-c",
+        code,
+        "run",
+        str(scenario),
+        "-n",
+        str(draws),
+        "--seed",
+        "1",
+        "--no-keep-draws",
+        "-q",
+        "--force",
+        "-o",
+        str(out),
+        "--checkpoint-every",
+        "60",
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, check=False, cwd=tmp)
+    dt = time.perf_counter() - t0
+    kb = [int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS")]
+    return {
+        "draws": draws,
+        "peak_rss_mib": round(kb[0] / 1024, 1) if kb else None,
+        "seconds": round(dt, 1),
+        "exit": proc.returncode,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--draws", type=int, default=1_000_000)
     ap.add_argument("--baseline-draws", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--rss",
+        nargs="*",
+        type=int,
+        default=[10**5, 10**6, 10**7],
+        help="draw counts for the peak-RSS runs (gaussian race and baseline)",
+    )
+    ap.add_argument(
+        "--rss-baseline",
+        nargs="*",
+        type=int,
+        default=[10**5, 10**6],
+        help="draw counts for the baseline's peak-RSS runs (10^7 takes ~10 min)",
+    )
     args = ap.parse_args()
     out = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
@@ -106,8 +178,16 @@ def main() -> None:
         "gaussian_race": bench_gaussian(20, args.draws, args.repeat),
     }
     baseline = ROOT / "configs" / "baseline.toml"
-    if baseline.exists():
-        out["baseline"] = bench_scenario(baseline, args.baseline_draws, args.repeat)
+    out["baseline"] = bench_workers(baseline, args.baseline_draws, args.repeat)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gauss = Path(tmp) / "gauss20.toml"
+        import tomli_w
+
+        gauss.write_text(tomli_w.dumps(gaussian_race(20, 1000)))
+        out["peak_rss_gaussian_race"] = [peak_rss(gauss, n, Path(tmp)) for n in args.rss]
+        out["peak_rss_baseline"] = [peak_rss(baseline, n, Path(tmp)) for n in args.rss_baseline]
     print(json.dumps(out, indent=2))
 
 
