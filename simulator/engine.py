@@ -222,22 +222,27 @@ class BlockRunner:
             kept["focus_rank"] = np.empty((n, nm, ny), dtype=np.int16)
             kept["focus_value"] = np.empty((n, nm, ny))
         fi = m.focus_index
+        # Draws with zero weight (rejected by the observations) add nothing to any weighted
+        # reducer: reduce only the others (with rank-range observations, a few percent).
+        live = None if w is None else np.flatnonzero(w)
+        wl = None if w is None else w[live]
         for k, metric in enumerate(m.metrics):
             x = scores[metric]
             if len(self.report) != nsim:
                 x = x[:, self.report, :]
-            sums["rank_count"][k] = rank_counts(x, w)
+            xl = x if live is None else x[live]
+            sums["rank_count"][k] = rank_counts(xl, wl)
             b = self.bins[k]
-            hidx = b.index(x)
+            hidx = b.index(xl)
             for y in range(ny):
                 for c in range(nc):
-                    sums["hist"][k, y, c] = np.bincount(hidx[:, y, c], weights=w, minlength=b.n)
-            if w is None:
-                sums["sum1"][k] = x.sum(axis=0)
-                sums["sum2"][k] = np.einsum("ijk,ijk->jk", x, x)
+                    sums["hist"][k, y, c] = np.bincount(hidx[:, y, c], weights=wl, minlength=b.n)
+            if wl is None:
+                sums["sum1"][k] = xl.sum(axis=0)
+                sums["sum2"][k] = np.einsum("ijk,ijk->jk", xl, xl)
             else:
-                sums["sum1"][k] = np.einsum("i,ijk->jk", w, x)
-                sums["sum2"][k] = np.einsum("i,ijk,ijk->jk", w, x, x)
+                sums["sum1"][k] = np.einsum("i,ijk->jk", wl, xl)
+                sums["sum2"][k] = np.einsum("i,ijk,ijk->jk", wl, xl, xl)
             if keep:
                 kept["focus_rank"][:, k] = focus_ranks(x, fi)
                 kept["focus_value"][:, k] = x[:, :, fi]
