@@ -84,6 +84,8 @@ def compare_results(a: xr.Dataset, b: xr.Dataset) -> xr.Dataset:
         vrf = np.where(
             out["se_paired"] > 0, (out["se_independent"] / out["se_paired"]) ** 2, np.inf
         )
+        # Both zero (no draw reaches the top k in either run): the factor is undefined.
+        vrf = np.where((out["se_paired"] == 0) & (out["se_independent"] == 0), np.nan, vrf)
     if not paired:
         vrf[:] = np.nan
     dims = ("metric", "year")
