@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import Accumulator, BlockRunner, StopRule, resolve
+from .engine import Accumulator, BlockRunner, resolve
 from .errors import ConfigError, G3simError
 from .scenario import Scenario
 
@@ -208,7 +208,7 @@ def run_to_file(
 
     Returns the summary Dataset (without per-draw variables, which went to the file).
     """
-    from .engine import DEFAULT_MAX_DRAWS, without_history
+    from .engine import stop_rule, without_history
     from .executors import run_blocks
     from .results import build_dataset, check_writable, per_draw_specs, write_results
 
@@ -216,18 +216,7 @@ def run_to_file(
     folder = checkpoint_dir(output)
     if not history:
         scenario = without_history(scenario)
-    stop = None
-    if target_halfwidth is not None:
-        if not 0 < target_halfwidth <= 0.5:
-            raise ConfigError(f"--target-halfwidth {target_halfwidth:g}: must be in (0, 0.5]")
-        draws = max_draws or DEFAULT_MAX_DRAWS
-        year = target_year if target_year is not None else scenario.years[-1]
-        if year not in scenario.years:
-            raise ConfigError(
-                f"--target-year {year} is not a year of the scenario "
-                f"({', '.join(map(str, scenario.years))})"
-            )
-        stop = StopRule(target_halfwidth, year)
+    stop, draws = stop_rule(scenario, target_halfwidth, max_draws, target_year, draws)
 
     meta = state = None
     if resume:

@@ -408,6 +408,29 @@ class Accumulator:
         return f"maximum draws reached before the target half-width {self.stop.halfwidth:g}"
 
 
+def stop_rule(
+    scenario: Scenario,
+    target_halfwidth: float | None,
+    max_draws: int | None,
+    target_year: int | None,
+    draws: int | None,
+) -> tuple[StopRule | None, int | None]:
+    """The stop rule of ``--target-halfwidth`` (or None), and the draws to plan for."""
+    if target_halfwidth is None:
+        return None, draws
+    if not 0 < target_halfwidth <= 0.5:
+        raise ConfigError(
+            f"--target-halfwidth {target_halfwidth:g}: must be in (0, 0.5], e.g. 0.005"
+        )
+    year = target_year if target_year is not None else scenario.years[-1]
+    if year not in scenario.years:
+        raise ConfigError(
+            f"--target-year {year} is not a year of the scenario "
+            f"({', '.join(map(str, scenario.years))})"
+        )
+    return StopRule(target_halfwidth, year), max_draws or DEFAULT_MAX_DRAWS
+
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -456,20 +479,7 @@ def run(
 
     if not history:
         scenario = without_history(scenario)
-    stop = None
-    if target_halfwidth is not None:
-        if not 0 < target_halfwidth <= 0.5:
-            raise ConfigError(
-                f"--target-halfwidth {target_halfwidth:g}: must be in (0, 0.5], e.g. 0.005"
-            )
-        draws = max_draws or DEFAULT_MAX_DRAWS
-        year = target_year if target_year is not None else scenario.years[-1]
-        if year not in scenario.years:
-            raise ConfigError(
-                f"--target-year {year} is not a year of the scenario "
-                f"({', '.join(map(str, scenario.years))})"
-            )
-        stop = StopRule(target_halfwidth, year)
+    stop, draws = stop_rule(scenario, target_halfwidth, max_draws, target_year, draws)
     scenario = resolve(scenario, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
     t0 = time.perf_counter()
     runner = BlockRunner(scenario)
