@@ -8,14 +8,18 @@ so a metric has the same colour in every figure. Nothing here touches matplotlib
 
 from __future__ import annotations
 
+import itertools
 import math
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 from matplotlib.ticker import (
     FuncFormatter,
     LogLocator,
@@ -46,23 +50,42 @@ METRIC_COLOURS = tuple(
 SHORT_LABELS = {"ai_index": "AI index", "gpu_stock": "AI GPU stock", "score": "Score"}
 TEXT = "#222222"
 HEADER = "g3sim-header"
+_TEXT_PATH = TextToPath()  # measures text without a renderer
 
 
-def new_figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, list]:
+def new_figure(
+    width: float,
+    height: float,
+    ncols: int = 1,
+    *,
+    nrows: int = 1,
+    height_ratios: Sequence[float] | None = None,
+) -> tuple[Figure, list]:
     """A white figure [inches] with constrained layout, its own Agg canvas, a header row for
-    :func:`title` and ``ncols`` axes side by side."""
+    :func:`title` and ``nrows`` × ``ncols`` axes (a flat list, row by row)."""
     fig = Figure(figsize=(width, height), layout="constrained", facecolor="white")
     FigureCanvasAgg(fig)
     fig.get_layout_engine().set(w_pad=0.1, h_pad=0.1, wspace=0.04)
-    grid = fig.add_gridspec(2, ncols, height_ratios=[0.001, 1])
+    ratios = [0.001, *(height_ratios or [1] * nrows)]
+    grid = fig.add_gridspec(1 + nrows, ncols, height_ratios=ratios)
     header = fig.add_subplot(grid[0, :], label=HEADER)
     header.set_axis_off()
-    return fig, [fig.add_subplot(grid[1, i]) for i in range(ncols)]
+    return fig, [fig.add_subplot(grid[1 + r, c]) for r in range(nrows) for c in range(ncols)]
+
+
+def half_inches(size: float) -> float:
+    """``size`` [inches] rounded up to a half inch: a whole number of pixels at any dpi."""
+    return math.ceil(size * 2 - 1e-9) / 2
 
 
 def run_info(ds: xr.Dataset) -> list[str]:
-    """Scenario, model, draws, seed and design of a run, as parts of a subtitle."""
+    """Scenario, model, draws, seed and design of a run (or of an analysis), as parts of a
+    subtitle."""
     a = ds.attrs
+    if a.get("analysis") == "sensitivity":
+        return _sensitivity_info(a)
+    if a.get("analysis") == "comparison":
+        return _comparison_info(a)
     parts = [
         f"scenario “{a.get('scenario_name', '?')}”",
         f"model {a.get('model', '?')}",
@@ -77,6 +100,36 @@ def run_info(ds: xr.Dataset) -> list[str]:
     return parts
 
 
+def _sensitivity_info(a) -> list[str]:
+    parts = [f"scenario “{a.get('scenario_name', '?')}”", f"model {a.get('model', '?')}"]
+    draws = int(a.get("draws", 0))
+    if a.get("method") == "rank":
+        source = Path(str(a.get("result_source", ""))).name or "a result"
+        parts.append(f"{draws:,} draws of {source}")
+        if int(a.get("weighted", 0) or 0):
+            ess = float(a.get("effective_sample_size", math.nan))
+            parts.append(f"weighted by history matching (ESS {ess:,.0f})")
+        parts.append(f"seed {a.get('seed', '?')}")
+    else:
+        runs = int(a.get("model_evaluations", 0))
+        parts.append(f"{draws:,} base draws ({runs:,} model runs)")
+        parts.append(f"seed {a.get('seed', '?')}")
+        parts.append("Saltelli design")
+    return parts
+
+
+def _comparison_info(a) -> list[str]:
+    def both(key: str, fmt=str) -> str:
+        va, vb = a.get(f"{key}_a", "?"), a.get(f"{key}_b", "?")
+        return fmt(va) if va == vb else f"{fmt(va)} (A) / {fmt(vb)} (B)"
+
+    return [
+        f"A “{a.get('scenario_name_a', '?')}” vs B “{a.get('scenario_name_b', '?')}”",
+        f"{both('draws', lambda v: f'{int(v):,}')} draws",
+        f"seed {both('seed')}",
+    ]
+
+
 def title(fig: Figure, ds: xr.Dataset, headline: str, *, note: str = "") -> None:
     """The headline in bold and under it, in grey, the run's identity and a note.
 
@@ -85,7 +138,8 @@ def title(fig: Figure, ds: xr.Dataset, headline: str, *, note: str = "") -> None
     """
     header = next(ax for ax in fig.get_axes() if ax.get_label() == HEADER)
     width_pt = fig.get_figwidth() * 72 * 0.9
-    sub = _wrap([*run_info(ds), *([note] if note else [])], int(width_pt / (9 * 0.58)))
+    notes = note.split(" · ") if note else []
+    sub = _wrap([*run_info(ds), *notes], int(width_pt / (9 * 0.58)))
     head = textwrap.wrap(headline, int(width_pt / (13.5 * 0.62))) or [""]
     header.text(
         0,
@@ -113,12 +167,14 @@ def title(fig: Figure, ds: xr.Dataset, headline: str, *, note: str = "") -> None
 
 
 def _wrap(parts: list[str], width: int) -> list[str]:
-    lines = [parts[0]]
-    for part in parts[1:]:
-        if len(lines[-1]) + 3 + len(part) <= width:
+    """Join ``parts`` with " · " into lines of at most ``width`` characters; a part longer
+    than a line is wrapped at spaces."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
             lines[-1] += " · " + part
         else:
-            lines.append(part)
+            lines.extend(textwrap.wrap(part, width) or [part])
     return lines
 
 
@@ -179,12 +235,13 @@ def si(value: float, _pos=None) -> str:
     return f"{value:.3g}"
 
 
-def style_axes(ax) -> None:
+def style_axes(ax, *, grid: str = "y") -> None:
+    """Light frame (left and bottom spines only), grey grid lines along ``grid`` ("x" or "y")."""
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_color("#888888")
-    ax.grid(True, axis="y", color="#e6e6e6", linewidth=0.8)
+    ax.grid(True, axis=grid, color="#e6e6e6", linewidth=0.8)
     ax.set_axisbelow(True)
     ax.tick_params(colors="#444444", labelsize=9, labelcolor=TEXT)
 
@@ -243,6 +300,28 @@ def rank_rows(prob: np.ndarray, k: int, *, cover: float = 0.995, most: int = 15)
     if shown >= n - 1:  # one leftover rank is clearer shown than summed
         return n if n <= most + 1 else most
     return min(shown, most)
+
+
+def legend_columns(fig: Figure, names: Sequence[str], *, fontsize: float = 10) -> int:
+    """The most columns in which a legend of ``names`` fits the figure's width, among those
+    that fill the columns evenly (matplotlib puts the extra entries in the first columns)."""
+    font = FontProperties(size=fontsize)
+    text_in = [
+        _TEXT_PATH.get_text_width_height_descent(n, font, ismath=False)[0] / 72 for n in names
+    ]
+    # + handle (2 em), its padding (0.8 em) and the column spacing (2 em) [inches]
+    entry = [w + fontsize / 72 * 5.0 for w in text_in]
+    width = fig.get_figwidth() - 0.3
+    n = len(names)
+    for ncols in range(n, 1, -1):
+        rows, extra = divmod(n, ncols)
+        if extra not in (0, ncols - 1):
+            continue  # e.g. 4 entries as 2 + 1 + 1 look unbalanced
+        sizes = [rows + 1] * extra + [rows] * (ncols - extra)
+        starts = np.cumsum([0, *sizes])
+        if sum(max(entry[a:b]) for a, b in itertools.pairwise(starts)) <= width:
+            return ncols
+    return 1
 
 
 def end_labels(ax, items: list[tuple[float, str, str, str]], *, x: float, fontsize=9) -> None:
