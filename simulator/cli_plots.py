@@ -36,6 +36,8 @@ Examples:
   g3sim plot results/baseline.nc --kind probability -o figures/probability.png
   g3sim plot results/baseline.nc --kind fan --metric gpu_stock -o fan.svg
   g3sim plot results/baseline.nc --kind race --top 10 --country JPN -o race.pdf
+  g3sim plot results/baseline-sobol.nc --kind tornado -o tornado.png
+  g3sim plot results/reform-vs-baseline.nc --kind compare -o compare.png
 """,
 )
 @click.argument("result", type=click.Path(path_type=Path))
@@ -64,9 +66,9 @@ Examples:
 @click.option(
     "--top",
     type=int,
-    default=8,
-    show_default=True,
-    help="race: how many leading countries to draw.",
+    metavar="N",
+    help="race: how many leading countries to draw [default: 8]; tornado: how many factors "
+    "[default: 15].",
 )
 @click.option(
     "--dpi",
@@ -76,7 +78,11 @@ Examples:
     help="Resolution of a PNG [dots per inch].",
 )
 def plot(result, kind, output, metrics, country, top, dpi):
-    """Draw a figure of RESULT (a results file) and save it as PNG, SVG or PDF."""
+    """Draw a figure of RESULT and save it as PNG, SVG or PDF.
+
+    RESULT is a results file of `g3sim run`, or for `tornado` a file of `g3sim sensitivity
+    --output`, for `compare` a file of `g3sim compare --output`.
+    """
     from .plot_files import check_output, open_for_plot, save_figure
     from .plots import plot as draw
     from .plots import plot_kind
