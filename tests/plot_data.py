@@ -1,17 +1,23 @@
-"""Results files for the plot and report tests: a gaussian race and (when it exists) the baseline.
+"""Results files for the plot and report tests: a gaussian race and (when it exists) the baseline,
+and the analysis files drawn by ``tornado`` and ``compare`` (sensitivity and comparison results).
 
-tests/test_plots.py and tests/test_report.py wrap these in module-scoped fixtures. Small runs:
-the figures need every variable to be there, not precise numbers.
+tests/test_plots.py, tests/test_plots_analysis.py and tests/test_report.py wrap these in fixtures.
+Small runs: the figures need every variable to be there, not precise numbers.
 """
 
 from __future__ import annotations
 
+import itertools
 import struct
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Annotation, Text
 
 import simulator.cli_plots  # noqa: F401  (registers `g3sim plot` and `g3sim report`)
+from simulator.analysis.runs import rank_sensitivity_of_result, sobol_sensitivity
+from simulator.compare import compare_results
 from simulator.engine import run
 from simulator.results import save
 from simulator.scenario import load_scenario
@@ -19,7 +25,13 @@ from simulator.scenario import load_scenario
 from .conftest import CONFIGS, FIVE, gaussian_scenario
 
 BASELINE = CONFIGS / "baseline.toml"
+REFORM = CONFIGS / "regulatory-reform.toml"
 YEARS = (2026, 2027, 2028, 2029, 2030)
+# Two factors the gaussian race never reads: their indices are exactly 0.
+UNREAD = {
+    "u": {"dist": "uniform", "low": 0, "high": 1},
+    "v": {"dist": "normal", "mean": 0, "sd": 1},
+}
 
 
 def gauss_result(tmp_path_factory) -> Path:
@@ -37,6 +49,70 @@ def baseline_result(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("baseline") / "baseline.nc"
     save(run(load_scenario(BASELINE), draws=2000, seed=1), path)
     return path
+
+
+def _needs(*paths: Path) -> None:
+    for path in paths:
+        if not path.exists():
+            pytest.skip(f"{path.relative_to(CONFIGS.parent)} does not exist yet")
+
+
+def baseline_sobol(folder: Path) -> Path:
+    """Sobol indices of configs/baseline.toml with 64 base draws (1,792 model runs)."""
+    _needs(BASELINE)
+    return save(sobol_sensitivity(load_scenario(BASELINE), n=64, seed=1), folder / "sobol.nc")
+
+
+def baseline_rank(folder: Path) -> Path:
+    """Rank measures from 3,000 unweighted draws of configs/baseline.toml."""
+    _needs(BASELINE)
+    ds = run(load_scenario(BASELINE), draws=3000, seed=1, history=False)
+    return save(rank_sensitivity_of_result(ds, source="baseline.nc"), folder / "rank.nc")
+
+
+def gauss_sobol(folder: Path) -> Path:
+    """Sobol indices of a gaussian race whose two factors enter nowhere (all indices 0)."""
+    sc = gaussian_scenario(FIVE, years=(2030,), factors=UNREAD)
+    return save(sobol_sensitivity(sc, n=256, seed=2), folder / "gauss-sobol.nc")
+
+
+def gauss_rank(folder: Path) -> Path:
+    """Rank measures from 2,000 draws of that gaussian race (correlations near 0)."""
+    sc = gaussian_scenario(FIVE, years=YEARS, factors=UNREAD, draws=2000, seed=4)
+    return save(rank_sensitivity_of_result(run(sc), source="gauss.nc"), folder / "gauss-rank.nc")
+
+
+def baseline_comparison(folder: Path) -> Path:
+    """configs/baseline.toml against configs/regulatory-reform.toml, 1,000 paired draws."""
+    _needs(BASELINE, REFORM)
+    a, b = (run(load_scenario(p), draws=1000, seed=1, keep_draws=True) for p in (BASELINE, REFORM))
+    return save(compare_results(a, b), folder / "compare.nc")
+
+
+def gauss_comparison(folder: Path) -> Path:
+    """A gaussian race against one whose GBR is slower (KOR's third place gets easier)."""
+    slower = {**FIVE, "GBR": (28, 4)}
+    a, b = (
+        run(gaussian_scenario(c, years=(2030,), draws=4000, seed=5), keep_draws=True)
+        for c in (FIVE, slower)
+    )
+    return save(compare_results(a, b), folder / "gauss-compare.nc")
+
+
+def assert_nothing_clipped(fig: Figure, what: str) -> None:
+    """Constrained layout keeps every text inside the figure; line labels never collide."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ink = fig.get_tightbbox(renderer)  # [inches]: everything drawn, texts included
+    width, height = fig.get_size_inches()
+    assert ink.x0 >= -0.01 and ink.y0 >= -0.01, f"{what}: clipped at the left or bottom"
+    assert ink.x1 <= width + 0.01 and ink.y1 <= height + 0.01, f"{what}: clipped at right/top"
+    # End-of-line labels (annotations in the right margin of an axes) must not overlap.
+    for ax in fig.axes:
+        labels = [c for c in ax.texts if isinstance(c, Annotation) and c.xyann[0] >= 1.0]
+        boxes = [Text.get_window_extent(c, renderer) for c in labels]  # text, no leader
+        for a, b in itertools.combinations(boxes, 2):
+            assert not a.overlaps(b), f"{what}: end labels overlap"
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

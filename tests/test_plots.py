@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import subprocess
 import sys
 
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 import xarray as xr
 from click.testing import CliRunner
-from matplotlib.text import Annotation, Text
 
 from simulator import plot_files, plots
 from simulator.cli import main
@@ -20,10 +18,16 @@ from simulator.errors import ConfigError, ResultsError
 from simulator.plot_style import _spread, rank_rows
 from simulator.results import open_results
 
-from .plot_data import PNG_MAGIC, baseline_result, gauss_result, png_size
+from .plot_data import (
+    PNG_MAGIC,
+    assert_nothing_clipped,
+    baseline_result,
+    gauss_result,
+    png_size,
+)
 
 RUN_KINDS = ["probability", "ranks", "fan", "race", "convergence"]
-PENDING = {"tornado": "sensitivity", "compare": "comparison"}
+ANALYSIS_KINDS = {"tornado": "sensitivity", "compare": "comparison"}  # tests/test_plots_analysis.py
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,7 @@ def one_line_error(res) -> str:
 
 
 def test_registry_lists_every_kind():
-    assert list(plots.KINDS) == [*RUN_KINDS, *PENDING]
+    assert list(plots.KINDS) == [*RUN_KINDS, *ANALYSIS_KINDS]
     assert plots.available_kinds(xr.Dataset(attrs={"analysis": "sensitivity"})) == []
 
 
@@ -87,19 +91,7 @@ def test_kind_renders_png_of_the_figure_size(result_nc, kind, tmp_path):
 def test_no_text_clipped_or_overlapping(result_nc, kind):
     """Constrained layout keeps every text inside the figure; line labels never collide."""
     ds = open_results(result_nc)
-    fig = plots.plot(ds, kind)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    ink = fig.get_tightbbox(renderer)  # [inches]: everything drawn, texts included
-    width, height = fig.get_size_inches()
-    assert ink.x0 >= -0.01 and ink.y0 >= -0.01, f"{kind}: clipped at the left or bottom"
-    assert ink.x1 <= width + 0.01 and ink.y1 <= height + 0.01, f"{kind}: clipped at right/top"
-    # End-of-line labels (annotations in the right margin of an axes) must not overlap.
-    for ax in fig.axes:
-        labels = [c for c in ax.texts if isinstance(c, Annotation) and c.xyann[0] >= 1.0]
-        boxes = [Text.get_window_extent(c, renderer) for c in labels]  # text, no leader
-        for a, b in itertools.combinations(boxes, 2):
-            assert not a.overlaps(b), f"{kind}: end labels overlap"
+    assert_nothing_clipped(plots.plot(ds, kind), kind)
 
 
 def test_focus_and_options(gauss_nc):
@@ -194,7 +186,7 @@ def test_unknown_kind_lists_the_valid_ones(runner, gauss_nc, tmp_path):
         plots.plot(open_results(gauss_nc), "pie")
 
 
-@pytest.mark.parametrize(("kind", "analysis"), PENDING.items())
+@pytest.mark.parametrize(("kind", "analysis"), ANALYSIS_KINDS.items())
 def test_analysis_kind_on_a_run_result_says_what_to_run(runner, gauss_nc, tmp_path, kind, analysis):
     res = invoke(runner, gauss_nc, "--kind", kind, "-o", tmp_path / "x.png")
     assert res.exit_code == 2
