@@ -15,6 +15,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 import tomllib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -41,8 +43,32 @@ def parse_workers(value: str | int | None) -> int:
     return n
 
 
-def _init_worker(toml_text: str, source: str) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker if its parent dies (even by SIGKILL), so no orphan is left blocked."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        else:
+            if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:  # elsewhere: poll the parent's pid
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _init_worker(toml_text: str, source: str, parent_pid: int) -> None:
     global _WORKER_RUNNER
+    _die_with_parent(parent_pid)
     # Ctrl-C goes to the whole process group: only the parent handles it (and checkpoints).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -151,7 +177,7 @@ def run_blocks(
         max_workers=min(workers, len(blocks)),
         mp_context=_context(),
         initializer=_init_worker,
-        initargs=(scenario.to_toml(), scenario.source),
+        initargs=(scenario.to_toml(), scenario.source, os.getpid()),
     )
     pending: set[Future] = set()
     finished = False

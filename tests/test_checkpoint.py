@@ -54,6 +54,21 @@ def _start(args, cwd):
     )
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    """PIDs of live processes whose command line contains ``text`` (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (entry / "stat").read_text().split(") ")[-1][:1]
+            except OSError:
+                continue
+            if text in cmd and state != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
 def _wait_for_checkpoint(folder: Path, *, min_draws: int = 0, timeout=120.0):
     """Wait until a checkpoint with more than ``min_draws`` draws done is on disk."""
     import json
@@ -96,6 +111,11 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert not out.exists() and checkpoint_dir(out).exists()
+    # The killed run's worker processes end with it: no orphan is left behind.
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(scen)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _processes_mentioning(str(scen))
     # Without --resume a new run refuses to trample the checkpoint.
     again = CliRunner().invoke(main, ["run", str(scen), "-o", str(out), "-q"])
     assert again.exit_code == 2 and "--resume" in again.stderr
