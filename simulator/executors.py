@@ -10,6 +10,7 @@ stores, so a worker runs exactly what the parent would.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -19,10 +20,10 @@ import threading
 import time
 import tomllib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import connection as mp_connection
 
 from .engine import BlockResult, BlockRunner
-from .errors import ConfigError
+from .errors import ConfigError, G3simError
 from .scenario import Scenario, scenario_from_dict
 
 _WORKER_RUNNER: BlockRunner | None = None
@@ -172,36 +173,86 @@ def run_blocks(
         for b in blocks:
             yield runner(b)
         return
-    in_flight = 2 * workers  # bounded: memory stays proportional to workers, not to draws
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(blocks)),
-        mp_context=_context(),
-        initializer=_init_worker,
-        initargs=(scenario.to_toml(), scenario.source, os.getpid()),
-    )
-    pending: set[Future] = set()
+    yield from _local_blocks(scenario, blocks, min(workers, len(blocks)))
+
+
+class WorkerError(G3simError):
+    """A worker process died or failed while running a block."""
+
+
+def _worker_main(conn, toml_text: str, source: str, parent_pid: int) -> None:
+    """A local worker: receive block numbers, send back results, until told to stop."""
+    _init_worker(toml_text, source, parent_pid)
+    while True:
+        try:
+            block = conn.recv()
+        except (EOFError, OSError):
+            return
+        if block is None:
+            return
+        try:
+            conn.send(("ok", _run_block(block)))
+        except BaseException as exc:  # report it; the parent decides
+            try:
+                conn.send(("error", exc))
+            except Exception:
+                conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def _local_blocks(scenario: Scenario, blocks: list[int], workers: int) -> Iterator[BlockResult]:
+    """Run blocks in ``workers`` local processes, each with its own pipe.
+
+    Each worker holds at most two blocks (one running, one queued). There is no manager thread:
+    abandoning the pool (interruption, early stop, an error) kills the workers and closes their
+    pipes, which cannot block, even if a worker dies in the middle of sending a result.
+    """
+    ctx = _context()
+    args = (scenario.to_toml(), scenario.source, os.getpid())
+    procs, conns = [], []
+    for _ in range(workers):
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child_end, *args), daemon=True)
+        proc.start()
+        child_end.close()
+        procs.append(proc)
+        conns.append(parent_end)
+    todo = iter(blocks)
+    busy = dict.fromkeys(range(workers), 0)  # blocks sent and not yet answered, per worker
     finished = False
     try:
-        todo = iter(blocks)
-        for b in todo:
-            pending.add(pool.submit(_run_block, b))
-            if len(pending) >= in_flight:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+        for w in range(workers):
+            for _ in range(2):
+                b = next(todo, None)
+                if b is not None:
+                    conns[w].send(b)
+                    busy[w] += 1
+        while any(busy.values()):
+            ready = mp_connection.wait([conns[w] for w in busy if busy[w]])
+            for conn in ready:
+                w = conns.index(conn)
+                try:
+                    status, payload = conn.recv()
+                except (EOFError, OSError):
+                    code = procs[w].exitcode
+                    raise WorkerError(
+                        f"a worker process died (exit code {code}); rerun, or use --workers 1"
+                    ) from None
+                busy[w] -= 1
+                if status == "error":
+                    raise payload
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.add(pool.submit(_run_block, nxt))
+                    conn.send(nxt)
+                    busy[w] += 1
+                yield payload
         finished = True
     finally:
-        if finished:
-            pool.shutdown(wait=True)
-        else:
-            # Interrupted, stopped early or failed: don't wait for running blocks.
-            for fut in pending:
-                fut.cancel()
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
+        for w, proc in enumerate(procs):
+            if finished:
+                with contextlib.suppress(OSError):
+                    conns[w].send(None)
+            else:
+                proc.kill()  # nothing to save in a worker; never wait on a busy one
+            conns[w].close()
+        for proc in procs:
+            proc.join(timeout=5)
