@@ -47,12 +47,23 @@ class OutputError(G3simError, OSError):
     exit_code = 1
 
 
-def one_line(text: str) -> str:
-    """Escape the line breaks in ``text``, so that a message stays one line on stderr.
+# Every character that ``str.splitlines`` breaks at or a terminal acts on: C0 and C1 controls
+# (escape sequences included) and the Unicode line and paragraph separators. Tab stays.
+_CONTROLS = {
+    c: c.encode("unicode_escape").decode("ascii")
+    for c in map(chr, [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029])
+    if c != "\t"
+}
+_ESCAPES = str.maketrans(_CONTROLS)
 
-    A message may quote a TOML key or value, or an OS error text, that holds a newline.
+
+def one_line(text: str) -> str:
+    """Escape line breaks and control characters in ``text``, so a message stays one line.
+
+    A message may quote a TOML key or value, an override or an OS error text that holds a
+    newline, a ``\\x85`` (a line break to ``str.splitlines``) or a terminal escape sequence.
     """
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    return text.translate(_ESCAPES)
 
 
 def key_part(name: str) -> str:
