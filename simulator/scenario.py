@@ -12,14 +12,23 @@ A scenario file has these top-level entries (docs/scenarios.md is the reference)
 table are replaced whole, so a child never mixes its parameters with its parent's. Overrides from
 the command line (``--set scenario.draws=2000``) are applied last. The resolved scenario is kept as
 TOML text so that a results file records exactly what ran.
+
+A scenario file is data (docs/scenarios.md, "Trust boundary"): loading one parses TOML and reads
+only the files its ``extends`` chain names — regular files of at most ``MAX_FILE_BYTES`` — and
+never executes anything. A parent outside the scenario's own folder is allowed but noted in
+:attr:`Scenario.warnings`.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import errno
 import hashlib
 import itertools
 import os
+import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +46,7 @@ DESIGNS = ("mc", "lhs", "sobol")
 DEFAULT_BLOCK_SIZE = 2**14
 DEFAULT_DRAWS = 100_000
 MAX_DRAWS = 10**10
+MIN_YEAR, MAX_YEAR = 1900, 2200  # reported and observed years
 TOP_LEVEL_KEYS = ("extends", "scenario", "model", "factors", "correlation", "observations")
 SCENARIO_KEYS = (
     "name",
@@ -53,6 +63,9 @@ SCENARIO_KEYS = (
 )
 FACTOR_META_KEYS = ("description", "units", "source")
 MAX_EXTENDS_DEPTH = 16
+MAX_FILE_BYTES = 16 * 2**20  # a scenario is a small text file (configs/baseline.toml: 25 kB)
+MAX_NESTING = 32  # tables and arrays within each other (configs/ nest at most 6 deep)
+MAX_NAME_BYTES = 120  # results/<name>.nc.checkpoint and temporary names stay below 255 bytes
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,9 @@ class Scenario:
     #: Key path → where its value came from, when that is not ``source``: a parent file
     #: (``extends``) or a ``--set`` override. Used only to name the right place in messages.
     origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: One-line notes for the user that do not stop a run, e.g. ``"configs/x.toml: extends
+    #: reaches outside its folder: /abs/path/y.toml"``. The CLI prints each on stderr.
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -119,7 +135,8 @@ class Scenario:
         for k, v in scenario_keys.items():
             if v is not None:
                 data.setdefault("scenario", {})[k] = v
-        return scenario_from_dict(data, source=self.source, origins=self.origins)
+        new = scenario_from_dict(data, source=self.source, origins=self.origins)
+        return dataclasses.replace(new, warnings=self.warnings) if self.warnings else new
 
     def source_of(self, key: str) -> str:
         """Where the value at dotted ``key`` was written: this file, a parent, or ``--set``."""
@@ -134,34 +151,122 @@ class Scenario:
 # Reading files
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as messages print it: bytes that are not UTF-8 (surrogate escapes) as ``\\xNN``.
+
+    A file name on the command line may hold such bytes; the results file stores this text.
+    """
+    text = os.fsdecode(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _read_toml(path: Path, shown: str, *, referrer: str | None = None) -> dict[str, Any]:
-    """Read one TOML file; ``shown`` is its path as messages print it."""
-    if not path.exists() or path.is_dir():
-        what = "a directory, not a scenario file" if path.exists() else "no such scenario file"
+    """Read one TOML file; ``shown`` is its path as messages print it.
+
+    Only a regular file of at most ``MAX_FILE_BYTES`` is read as a parent (``referrer`` set):
+    never a device, a pipe or a socket. The file named on the command line may be a pipe
+    (``g3sim validate <(...)``), but is read only up to the same size.
+    """
+    problem = None
+    try:
+        mode: int | None = path.stat().st_mode
+    except ValueError:  # an embedded NUL byte: no file has that name
+        mode = None
+    except OSError as exc:  # e.g. a name too long, a loop of symbolic links
+        mode = None
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            problem, fix = f"cannot read it ({exc.strerror})", "check the path"
+    if problem is not None:
+        pass
+    elif mode is None:
+        problem, fix = "no such scenario file", "check the path"
+    elif stat.S_ISDIR(mode):
+        problem, fix = "a directory, not a scenario file", "name a .toml file"
+    elif referrer is not None and not stat.S_ISREG(mode):
+        problem, fix = "not a regular file (a device, pipe or socket)", "name a .toml file"
+    if problem is not None:
         if referrer is None:
-            fix = "name a .toml file" if path.exists() else "check the path"
-            raise ConfigError(f"{what}; {fix}", source=shown)
+            raise ConfigError(f"{problem}; {fix}", source=_clip(shown))
         raise ConfigError(
-            f"{shown}: {what}; fix the file name (it is relative to {referrer}'s folder)",
+            f"{_clip(shown)}: {problem}; fix the file name (it is relative to {referrer}'s folder)",
             source=referrer,
             key="extends",
         )
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"not UTF-8 text (byte {exc.start}); save the scenario as UTF-8", source=shown
-        ) from None
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(
             f"cannot read: {exc.strerror}; check its permissions", source=shown
         ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"larger than {MAX_FILE_BYTES // 2**20} MB, too large for a scenario file; "
+            "check that this is the right file",
+            source=shown,
+        )
     try:
-        return tomllib.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start}); save the scenario as UTF-8", source=shown
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"TOML syntax error: {exc}; fix the file", source=shown) from None
     except RecursionError:
         raise ConfigError("TOML nested too deeply; flatten the file", source=shown) from None
+    check_tree(data, source=shown)
+    return data
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters (a file name in a one-line message)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _path_text(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{key_part(part)}"
+    return out
+
+
+def check_tree(data: Any, *, source: str | None) -> None:
+    """Refuse data nested deeper than ``MAX_NESTING`` or holding text that is not UTF-8.
+
+    Iterative, so that it cannot itself run out of stack: everything after it (merging, key
+    paths, copies, TOML output) recurses, one level per table.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            raise ConfigError(
+                f"nested more than {MAX_NESTING} levels deep; flatten the tables",
+                source=source,
+                key=_path_text(path[:3]) + ".…",
+            )
+        if isinstance(node, Mapping):
+            items: Iterable[tuple[Any, Any]] = node.items()
+        elif isinstance(node, list | tuple):
+            items = enumerate(node)
+        else:
+            items = ()
+        for k, v in items:
+            for text in (k, v):
+                if isinstance(text, str):
+                    try:
+                        text.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise ConfigError(
+                            f"holds {_short(text)}, which is not UTF-8 text; retype it",
+                            source=source,
+                            key=_path_text((*path, k)).encode("utf-8", "backslashreplace").decode(),
+                        ) from None
+            if isinstance(v, Mapping | list | tuple):
+                stack.append((v, (*path, k)))
 
 
 def _merge(parent: Mapping[str, Any], child: Mapping[str, Any], path: str = "") -> dict[str, Any]:
@@ -182,8 +287,13 @@ def _resolve_extends(
     shown: str,
     seen: tuple[Path, ...] = (),
     referrer: str | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-    """The merged data, and each file's own data (label, data), the farthest parent first."""
+    """The merged data, and each file's own data (label, data), the farthest parent first.
+
+    ``notes`` collects one line for every parent read from outside the folder of the first
+    file, ``seen[0]`` (symbolic links resolved): the files a scenario reads beyond its folder.
+    """
     real = Path(os.path.abspath(path))
     if real in seen:
         chain = " → ".join(p.name for p in (*seen, real))
@@ -197,6 +307,10 @@ def _resolve_extends(
             key="extends",
         )
     data = _read_toml(path, shown, referrer=referrer)
+    if seen and notes is not None:
+        target = Path(os.path.realpath(path))
+        if not target.is_relative_to(os.path.realpath(seen[0].parent)):
+            notes.append(f"extends reaches outside its folder: {shown_path(target)}")
     label = shown if referrer is None else f"{shown} (extended by {referrer})"
     parent_name = data.pop("extends", None)
     if parent_name is None:
@@ -208,7 +322,9 @@ def _resolve_extends(
             key="extends",
         )
     parent_shown = str(Path(shown).parent / parent_name)
-    parent, layers = _resolve_extends(path.parent / parent_name, parent_shown, (*seen, real), shown)
+    parent, layers = _resolve_extends(
+        path.parent / parent_name, parent_shown, (*seen, real), shown, notes
+    )
     return _merge(parent, data), [*layers, (label, data)]
 
 
@@ -235,7 +351,8 @@ def _origins(
 
 
 def _origin_of(key: str, origins: Mapping[str, str]) -> str | None:
-    parts = key.split(".")
+    # An array is written whole by one file: observations[2].rank comes from "observations".
+    parts = re.sub(r"\[\d+\]", "", key).split(".")
     for n in range(len(parts), 0, -1):
         label = origins.get(".".join(parts[:n]))
         if label is not None:
@@ -254,6 +371,10 @@ def _attribute(exc: ConfigError, source: str, origins: Mapping[str, str]) -> Con
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Parse ``a.b.c=value`` (value as a TOML value, else as a bare string)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is not UTF-8 on the command line
+        raise ConfigError(f"--set {_short(text)}: not UTF-8 text; retype it") from None
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. --set scenario.draws=20000")
     key, raw = text.split("=", 1)
@@ -261,6 +382,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = [p.strip() for p in key.split(".")]
     if not all(parts):
         raise ConfigError(f"--set {text!r}: empty key part; write e.g. scenario.top_k=5")
+    if len(parts) > MAX_NESTING:
+        raise ConfigError(
+            f"--set {_short(text)}: a key of {len(parts)} parts, more than {MAX_NESTING}; "
+            "name an existing key, e.g. scenario.top_k=5"
+        )
+    if parts[0] == "extends":
+        raise ConfigError(
+            f"--set {text!r}: extends cannot be overridden (files are merged before --set "
+            "applies); edit the file's extends line, or name the parent file instead"
+        )
     raw = raw.strip()
     try:
         doc = tomllib.loads(f"v = {raw}")
@@ -307,12 +438,16 @@ def load_scenario(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Sce
     """Read, merge (``extends``), override and validate a scenario file.
 
     Messages name the file that wrote the bad key: a parent file for an inherited key, or the
-    ``--set`` override that set it.
+    ``--set`` override that set it. A parent read from outside the file's folder is allowed,
+    and noted in the returned scenario's ``warnings``.
     """
-    shown = str(path)
-    data, layers = _resolve_extends(Path(path), shown)
+    shown = shown_path(path)
+    notes: list[str] = []
+    data, layers = _resolve_extends(Path(path), shown, notes=notes)
     data = apply_overrides(data, overrides, layers, shown)
-    return scenario_from_dict(data, source=shown, origins=_origins(data, layers, shown))
+    sc = scenario_from_dict(data, source=shown, origins=_origins(data, layers, shown))
+    warnings = tuple(dict.fromkeys(f"{shown}: {note}" for note in notes))
+    return dataclasses.replace(sc, warnings=warnings) if warnings else sc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,6 +589,7 @@ def scenario_from_dict(
     """
     origins = dict(origins or {})
     try:
+        check_tree(data, source=source)
         return _scenario_from_dict(data, source, origins)
     except ConfigError as exc:
         raise _attribute(exc, source, origins) from None
@@ -476,11 +612,18 @@ def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str,
     _check_keys(sc, SCENARIO_KEYS, "scenario", source)
     r = _Reader(sc, "scenario", source)
     name = r.get("name", str, _REQUIRED, "a text", '"my-scenario"')
-    if not name.strip() or any(c in name for c in "/\\\0") or name.startswith("."):
+    plain = all(c.isprintable() and c not in "/\\" for c in name)
+    if not name.strip() or not plain or name.startswith("."):
         raise r.error(
             "name",
-            "must be a plain file-name-like text (no '/', '\\' or leading '.'), "
-            f"got {_short(name)}",
+            "must be a plain file-name-like text (no '/', '\\', control or invisible "
+            f"characters, or leading '.'), got {_short(name)}",
+        )
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise r.error(
+            "name",
+            f"is too long for a file name ({len(name.encode('utf-8'))} bytes as UTF-8, at most "
+            f"{MAX_NAME_BYTES}); shorten it",
         )
     model = r.get("model", str, _REQUIRED, "a model name", f'"{next(iter(MODELS))}"')
     if model not in MODELS:
@@ -499,8 +642,8 @@ def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str,
         raise r.error("years", f"must be a non-empty list of whole years, got {_short(years)}")
     if any(b <= a for a, b in itertools.pairwise(years)):
         raise r.error("years", f"must be strictly increasing, got {_short(years)}")
-    if not all(1900 <= y <= 2200 for y in years):
-        raise r.error("years", f"must lie between 1900 and 2200, got {_short(years)}")
+    if not all(MIN_YEAR <= y <= MAX_YEAR for y in years):
+        raise r.error("years", f"must lie between {MIN_YEAR} and {MAX_YEAR}, got {_short(years)}")
     draws = r.get("draws", int, DEFAULT_DRAWS, "a whole number ≥ 1")
     if not 1 <= draws <= MAX_DRAWS:
         raise r.error("draws", f"must be between 1 and {MAX_DRAWS:.0e}, got {draws}")
