@@ -31,6 +31,9 @@ Z95 = stats.norm.ppf(0.95)  # 1.6449: the 95th percentile of the standard normal
 # The most extreme uniforms the samplers pass to ``ppf`` (sampling._U_LOW and _U_HIGH): a
 # distribution must give finite values there, or a run would produce inf or nan.
 TAIL_UNIFORMS = (2.0**-54, 1.0 - 2.0**-53)
+# The largest magnitude a factor may reach: its draws are squared and summed (moments over up to
+# 10^10 draws), which must stay finite.
+MAX_MAGNITUDE = 1e100
 
 
 def finite_number(value: Any) -> bool:
@@ -438,4 +441,10 @@ def _check_tails(frozen: Any, spec: _Spec) -> None:
             f"{spec.dist_name} with these parameters has non-finite quantiles "
             f"(ppf at the extremes gives {tails[0]:g} and {tails[1]:g}); "
             "use smaller magnitudes, e.g. rescale the factor's units"
+        )
+    if np.abs(tails).max() > MAX_MAGNITUDE:
+        raise spec.error(
+            f"{spec.dist_name} with these parameters reaches {tails[0]:g} to {tails[1]:g} "
+            f"(ppf at the extremes), beyond ±{MAX_MAGNITUDE:g}; use smaller magnitudes, e.g. "
+            "rescale the factor's units"
         )

@@ -28,6 +28,9 @@ from ..errors import ConfigError, did_you_mean, key_part
 from ..errors import short_repr as _short
 from .base import Bins, Model
 
+MAX_MAGNITUDE = 1e100  # |mean|, sd: squared and summed over 10^10 draws, still finite
+BINS = 2000
+
 
 class GaussianRace(Model):
     name = "gaussian_race"
@@ -93,7 +96,7 @@ class GaussianRace(Model):
                     raise ConfigError(
                         f"must be a finite number, got {_short(v)}", source=src, key=f"{key}.{p}"
                     )
-                if abs(v) > 1e150:
+                if abs(v) > MAX_MAGNITUDE:
                     raise ConfigError(
                         f"{v:g} is too large to simulate safely; rescale the scores",
                         source=src,
@@ -110,6 +113,7 @@ class GaussianRace(Model):
         countries = tuple(table)
         cls.check_focus(scenario, countries)
         cls.check_factors(scenario)
+        cls.check_size(scenario, len(countries), BINS)
         return cls(
             np.array(means),
             np.array(sds),
@@ -123,7 +127,13 @@ class GaussianRace(Model):
     def bins(self, metric: str) -> Bins:
         lo = float(np.min(self.means - 8 * self.sds))
         hi = float(np.max(self.means + 8 * self.sds))
-        return Bins(lo, hi, 2000)
+        # Spreads below the floats' resolution (sd = 1e-300, or 1e-10 at mean = 1e100) leave
+        # hi == lo: widen to a span whose bin width n / span is finite.
+        least = max(1e-12 * max(abs(lo), abs(hi)), 1e-290)
+        if not hi - lo >= least:
+            mid = lo / 2 + hi / 2
+            lo, hi = mid - least / 2, mid + least / 2
+        return Bins(lo, hi, BINS)
 
     def simulate(
         self,
