@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, G3simError, did_you_mean
+from .scenario import MAX_YEAR, MIN_YEAR
 
 OBSERVATION_KEYS = (
     "year",
@@ -43,6 +44,7 @@ OBSERVATION_KEYS = (
     "source",
     "note",
 )
+MAX_OBSERVATIONS = 1_000  # each adds a likelihood per draw to every block
 ESS_WARNING_FRACTION = 0.01  # warn when fewer than 1% of draws carry the weight ...
 ESS_WARNING_MIN = 1_000  # ... or fewer than this many effective draws
 
@@ -71,8 +73,10 @@ class Observation:
             rank = 1 + (x > x[:, country_index : country_index + 1]).sum(axis=1)
             lik *= (rank >= self.rank_low) & (rank <= self.rank_high)
         if self.score is not None:
-            z = (x[:, country_index] - self.score) / self.score_sd
-            lik *= np.exp(-0.5 * z * z)
+            # Far from the score (or with a tiny score_sd) z² overflows to inf: weight 0.
+            with np.errstate(over="ignore"):
+                z = (x[:, country_index] - self.score) / self.score_sd
+                lik *= np.exp(-0.5 * z * z)
         return lik
 
 
@@ -84,6 +88,13 @@ def parse_observations(
     metrics: Sequence[str],
 ) -> tuple[Observation, ...]:
     """Validate ``[[observations]]`` against the model's countries and metrics."""
+    if len(raw) > MAX_OBSERVATIONS:
+        raise ConfigError(
+            f"{len(raw):,} observations, more than {MAX_OBSERVATIONS:,}; keep the informative "
+            "ones (each is checked in every draw)",
+            source=source,
+            key="observations",
+        )
     out = []
     for i, table in enumerate(raw):
         where = f"observations[{i}]"
@@ -101,6 +112,8 @@ def parse_observations(
         year = table.get("year")
         if isinstance(year, bool) or not isinstance(year, int):
             raise err("year", f"needs a whole year, got {year!r}; add year = 2025")
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise err("year", f"must lie between {MIN_YEAR} and {MAX_YEAR}, got {year}")
         country = table.get("country")
         if country not in countries:
             raise err(

@@ -97,13 +97,17 @@ class AiRace(Model):
     def from_scenario(cls, scenario) -> AiRace:
         c = countries()
         cls.check_focus(scenario, c.iso3)
+        cls.check_size(scenario, len(c.iso3), 1000)  # the bins of both metrics (see bins())
         bad = [y for y in scenario.years if not MIN_YEAR <= y <= MAX_YEAR]
         if bad:
+            # An observed year is simulated too: name the observation if it brought the year.
+            seen = [i for i, o in enumerate(scenario.observations) if o.get("year") in bad]
             raise ConfigError(
                 f"ai_race reports years {MIN_YEAR}..{MAX_YEAR} (its base year {BASE_YEAR} is "
-                f"data), got {bad[0]}; remove it from the list",
+                f"data), got {scenario.observations[seen[0]]['year'] if seen else bad[0]}; "
+                + ("observe a year in that range" if seen else "remove it from the list"),
                 source=scenario.source,
-                key="scenario.years",
+                key=f"observations[{seen[0]}].year" if seen else "scenario.years",
             )
         factors = {f.name: f for f in scenario.factors}
         params = parse_params(
