@@ -90,6 +90,16 @@ class Progress:
             sys.stderr.flush()
 
 
+def load_scenario_noting(path, overrides=()):
+    """Load a scenario and print its warnings (e.g. ``extends`` leaving its folder) on stderr."""
+    from .scenario import load_scenario
+
+    sc = load_scenario(path, overrides)
+    for note in sc.warnings:
+        click.echo(f"g3sim: warning: {note}", err=True)
+    return sc
+
+
 def _command_line() -> str:
     return shlex.join(["g3sim", *sys.argv[1:]])
 
@@ -213,10 +223,9 @@ def run(
     from .history import ess_warning
     from .render import headline
     from .results import default_path
-    from .scenario import load_scenario
 
     n_workers = parse_workers(workers)
-    sc = load_scenario(scenario, overrides)
+    sc = load_scenario_noting(scenario, overrides)
     seeded = seed is not None or sc.seed is not None
     out = output or default_path(sc.name)
     command = _command_line()
@@ -311,9 +320,8 @@ def validate(scenario, overrides):
       g3sim validate configs/full-delivery.toml --set scenario.draws=5000
     """
     from .models import build_model
-    from .scenario import load_scenario
 
-    sc = load_scenario(scenario, overrides)
+    sc = load_scenario_noting(scenario, overrides)
     model = build_model(sc)
     click.echo(
         f"# OK: {scenario}: model {sc.model}, focus {sc.focus}, top {sc.top_k}, "
@@ -394,10 +402,9 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     from .engine import run as run_engine
     from .executors import parse_workers
     from .render import calibration, calibration_text
-    from .scenario import load_scenario
 
     n_workers = parse_workers(workers)
-    sc = load_scenario(scenario, overrides)
+    sc = load_scenario_noting(scenario, overrides)
     if not sc.observations:
         raise ConfigError(
             f"{scenario}: no [[observations]] to calibrate against; add some (docs/model.md)"
@@ -473,7 +480,6 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     from .executors import parse_workers
     from .render import comparison_csv, comparison_json, comparison_text
     from .results import check_writable, open_results, save
-    from .scenario import load_scenario
 
     kinds = {p.suffix.lower() == ".nc" for p in (a, b)}
     if len(kinds) != 1:
@@ -488,9 +494,9 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
         ds_a, ds_b = open_results(a), open_results(b)
     else:
         n_workers = parse_workers(workers)
-        sa = load_scenario(a)
+        sa = load_scenario_noting(a)
         sa = resolve(sa, draws=draws, seed=seed, keep_draws=True)
-        sb = resolve(load_scenario(b), draws=sa.draws, seed=sa.seed, keep_draws=True)
+        sb = resolve(load_scenario_noting(b), draws=sa.draws, seed=sa.seed, keep_draws=True)
         runs = []
         for sc in (sa, sb):
             progress = Progress(enabled=not quiet and sys.stderr.isatty())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .cli import Progress, _command_line, main
+from .cli import Progress, _command_line, load_scenario_noting, main
 from .errors import ConfigError
 
 RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf")
@@ -144,7 +144,7 @@ def sensitivity(
         seeded = True
     else:
         from .engine import fresh_seed
-        from .scenario import apply_overrides, load_scenario, scenario_from_dict
+        from .scenario import apply_overrides, scenario_from_dict
 
         if _is_result(target):
             sc = scenario_of_result(open_results(target), target)
@@ -152,7 +152,7 @@ def sensitivity(
                 data = apply_overrides(dict(sc.data), overrides)
                 sc = scenario_from_dict(data, source=sc.source)
         else:
-            sc = load_scenario(target, overrides)
+            sc = load_scenario_noting(target, overrides)
         seeded = seed is not None or sc.seed is not None
         seed = seed if seed is not None else sc.seed if sc.seed is not None else fresh_seed()
         progress = Progress(enabled=not quiet and sys.stderr.isatty())

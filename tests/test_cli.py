@@ -141,3 +141,13 @@ def test_progress_bar_shows_only_after_a_second_and_clears(monkeypatch, capsys):
     silent(1, 2)
     silent.close()
     assert capsys.readouterr().err == ""
+
+
+def test_extends_outside_its_folder_is_allowed_but_said(tmp_path, runner):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    shutil.copy(CONFIGS / "examples" / "gaussian-race.toml", tmp_path / "b" / "p.toml")
+    (tmp_path / "a" / "c.toml").write_text('extends = "../b/p.toml"\n[scenario]\nname = "child"\n')
+    res = runner.invoke(main, ["validate", str(tmp_path / "a" / "c.toml")])
+    assert res.exit_code == 0
+    assert res.stderr.count("\n") == 1 and "extends reaches outside its folder" in res.stderr
