@@ -22,13 +22,13 @@ Kish's effective sample size ``(Σw)² / Σw²`` in place of the number of draws
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .distributions import finite_number
 from .errors import ConfigError, G3simError, did_you_mean
 from .scenario import MAX_YEAR, MIN_YEAR
 
@@ -163,7 +163,7 @@ def parse_observations(
         if "score" in table or "score_sd" in table:
             score, sd = table.get("score"), table.get("score_sd")
             for key, v in (("score", score), ("score_sd", sd)):
-                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                if not finite_number(v):
                     raise err(key, f"needs a finite number, got {v!r}; give score and score_sd")
             if not sd > 0:
                 raise err("score_sd", f"must be > 0, got {sd!r}")

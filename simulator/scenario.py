@@ -215,6 +215,10 @@ def _read_toml(path: Path, shown: str, *, referrer: str | None = None) -> dict[s
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"TOML syntax error: {exc}; fix the file", source=shown) from None
+    except ValueError:  # Python refuses to convert an integer of more than 4300 digits
+        raise ConfigError(
+            "TOML number with more than 4300 digits; fix the file", source=shown
+        ) from None
     except RecursionError:
         raise ConfigError("TOML nested too deeply; flatten the file", source=shown) from None
     check_tree(data, source=shown)
@@ -395,7 +399,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     raw = raw.strip()
     try:
         doc = tomllib.loads(f"v = {raw}")
-    except (tomllib.TOMLDecodeError, RecursionError):  # not one TOML value: a bare string
+    except (ValueError, RecursionError):  # not one TOML value (or > 4300 digits): a string
         return parts, raw
     # "1\nw = 2" parses as two keys: that is not one TOML value, so keep the text as it is.
     return parts, (doc["v"] if doc.keys() == {"v"} else raw)
@@ -430,7 +434,8 @@ def apply_overrides(
             for part in parts[:-1]:
                 leaf = leaf.setdefault(part, {})
             leaf[parts[-1]] = value
-            layers.append((f"{source} (--set {text})" if source else f"--set {text}", own))
+            label = f"--set {_clip(text)}"
+            layers.append((f"{source} ({label})" if source else label, own))
     return data
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..distributions import finite_number
 from ..errors import ConfigError, did_you_mean
 from .tortoise import PILLARS
 
@@ -181,7 +182,7 @@ class _Table:
                 raise self.ctx.error(self.key, f"missing '{name}'; add {name} = <number>")
             return float(default)
         v = self.table[name]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        if not finite_number(v):  # an int beyond the float range too (TOML reads 10**400)
             raise self.ctx.error(self.path(name), f"must be a finite number, got {v!r}")
         if not low <= v <= high:
             raise self.ctx.error(
@@ -214,7 +215,7 @@ class _Table:
             v = self.table[name]
         if isinstance(v, str):
             return self.ctx.factor_slot(key, v, low, high, guard)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        if not finite_number(v):  # an int beyond the float range too (TOML reads 10**400)
             raise self.ctx.error(key, f"must be a finite number or the name of a factor, got {v!r}")
         if not low <= v <= high:
             raise self.ctx.error(key, f"must be {_interval_text(low, high)}, got {v:g}; change it")
