@@ -163,9 +163,8 @@ def shown_path(path: str | os.PathLike) -> str:
 def _read_toml(path: Path, shown: str, *, referrer: str | None = None) -> dict[str, Any]:
     """Read one TOML file; ``shown`` is its path as messages print it.
 
-    Only a regular file of at most ``MAX_FILE_BYTES`` is read as a parent (``referrer`` set):
-    never a device, a pipe or a socket. The file named on the command line may be a pipe
-    (``g3sim validate <(...)``), but is read only up to the same size.
+    Only a regular file is read, and only up to ``MAX_FILE_BYTES``: never a device, a pipe or
+    a socket, which could block or never end (``g3sim list`` reads every ``*.toml``).
     """
     problem = None
     try:
@@ -182,7 +181,7 @@ def _read_toml(path: Path, shown: str, *, referrer: str | None = None) -> dict[s
         problem, fix = "no such scenario file", "check the path"
     elif stat.S_ISDIR(mode):
         problem, fix = "a directory, not a scenario file", "name a .toml file"
-    elif referrer is not None and not stat.S_ISREG(mode):
+    elif not stat.S_ISREG(mode):
         problem, fix = "not a regular file (a device, pipe or socket)", "name a .toml file"
     if problem is not None:
         if referrer is None:

@@ -143,10 +143,22 @@ def test_parents_that_are_not_regular_files_are_refused_at_once(in_tmp, parent, 
     assert_error(res, 2, "child.toml: ", *words)
 
 
-def test_an_endless_scenario_file_is_refused_after_16_mb(in_tmp):
+def test_a_scenario_file_over_16_mb_is_refused(in_tmp):
+    with open(in_tmp / "big.toml", "wb") as fh:
+        fh.truncate(16 * 2**20 + 1)  # sparse: no time or disk spent
+    assert_error(invoke("validate", "big.toml"), 2, "big.toml: larger than 16 MB")
+
+
+def test_a_scenario_that_is_not_a_regular_file_is_refused(in_tmp):
+    """`g3sim list` blocked forever on a FIFO named x.toml; /dev/zero filled the memory."""
+    write(in_tmp, "a.toml", gauss())
+    os.mkfifo(in_tmp / "pipe.toml")
     with time_limit(10):
-        res = invoke("validate", "/dev/zero")
-    assert_error(res, 2, "/dev/zero: larger than 16 MB, too large for a scenario file")
+        res = invoke("list", in_tmp)
+        assert_error(invoke("validate", "/dev/zero"), 2, "/dev/zero: not a regular file")
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout.splitlines()[1].startswith("pipe.toml  INVALID: ")
+    assert "not a regular file (a device, pipe or socket)" in res.stdout
 
 
 @pytest.mark.parametrize("char", [chr(c) for c in (*range(32), *range(127, 160), 0x2028, 0x2029)])
