@@ -101,7 +101,9 @@ def load_scenario_noting(path, overrides=()):
 
 
 def _command_line() -> str:
-    return shlex.join(["g3sim", *sys.argv[1:]])
+    # argv bytes that are not UTF-8 arrive as surrogates; keep them visible but encodable.
+    args = [os.fsencode(a).decode("utf-8", "backslashreplace") for a in sys.argv[1:]]
+    return shlex.join(["g3sim", *args])
 
 
 @click.group(name="g3sim", cls=G3Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -319,10 +321,10 @@ def validate(scenario, overrides):
     Example:
       g3sim validate configs/full-delivery.toml --set scenario.draws=5000
     """
-    from .models import build_model
+    from .engine import BlockRunner
 
     sc = load_scenario_noting(scenario, overrides)
-    model = build_model(sc)
+    model = BlockRunner(sc).model  # validates [model] and [[observations]] as a run would
     click.echo(
         f"# OK: {scenario}: model {sc.model}, focus {sc.focus}, top {sc.top_k}, "
         f"{len(model.countries)} countries, {len(sc.factors)} factors, years "

@@ -149,9 +149,12 @@ class BlockRunner:
 
         self.scenario = sc = scenario
         model = model if model is not None else build_model(sc)
-        self.observations = parse_observations(
-            sc.observations, source=sc.source, countries=model.countries, metrics=model.metrics
-        )
+        try:
+            self.observations = parse_observations(
+                sc.observations, source=sc.source, countries=model.countries, metrics=model.metrics
+            )
+        except ConfigError as exc:  # name the file (or --set) that wrote the observation
+            raise sc.attribute(exc) from None
         # The model also simulates the observed years; results report the scenario's years.
         sim_years = sorted(set(sc.years) | {o.year for o in self.observations})
         if tuple(sim_years) != tuple(model.years):
@@ -388,10 +391,11 @@ class Accumulator:
         s = self.sums
         k = self.scenario.top_k
         wsum = float(s["weight_sum"][0])
-        ess = wsum**2 / float(s["weight_sq_sum"][0]) if wsum > 0 else 0.0
+        wsq = float(s["weight_sq_sum"][0])
+        ess = wsum**2 / wsq if wsum > 0 and wsq > 0 else 0.0
         fi = self.runner.model.focus_index
         hits = s["rank_count"][:, self._trace_yi, fi, :k].sum(axis=-1)
-        p = hits / wsum if wsum > 0 else np.zeros(len(hits))
+        p = np.clip(hits / wsum, 0.0, 1.0) if wsum > 0 else np.zeros(len(hits))
         lo, hi = wilson_interval(p, ess)
         return p, (hi - lo) / 2
 

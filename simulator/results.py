@@ -46,19 +46,27 @@ def build_dataset(
     if n != sc.draws:  # stopped early: record the draws that ran, so the TOML re-runs exactly
         sc = sc.with_updates(draws=n)
     wsum = float(sums["weight_sum"][0])
-    ess = wsum**2 / float(sums["weight_sq_sum"][0]) if wsum > 0 else 0.0
-    if wsum <= 0:
+    wsq = float(sums["weight_sq_sum"][0])
+    if wsum <= 0 or wsq <= 0:
         from .history import HistoryError
 
-        raise HistoryError(
-            f"{sc.source}: observations: no draw out of {n:,} agrees with every observation; "
-            "loosen rank_tolerance or score_sd, or check the observations with `g3sim calibrate`"
+        what = (
+            "agrees with every observation"
+            if wsum <= 0
+            else "agrees with the observations by more than a weight of 1e-150 (they lie far "
+            "outside what the model produces)"
         )
+        raise HistoryError(
+            f"{sc.source}: observations: no draw out of {n:,} {what}; loosen rank_tolerance or "
+            "score_sd, or check the observations with `g3sim calibrate`"
+        )
+    ess = wsum**2 / wsq
     counts = sums["rank_count"]
     nc = len(m.countries)
-    prob = counts / wsum
+    # Weighted counts and Σw are summed separately: clip the few-ulp excursions beyond [0, 1].
+    prob = np.clip(counts / wsum, 0.0, 1.0)
     k = sc.top_k
-    p_top = prob[..., :k].sum(axis=-1)
+    p_top = np.clip(prob[..., :k].sum(axis=-1), 0.0, 1.0)
     lower, upper = wilson_interval(p_top, ess)
     mean = sums["sum1"] / wsum
     # Weighted variance with the reliability-weights correction (= n / (n - 1) unweighted).
@@ -280,6 +288,12 @@ PerDraw = Mapping[str, tuple[tuple[str, ...], RowSource, Mapping[str, Any]]]
 ROW_CHUNK = 2**16  # draws per chunk on disk and per copy step
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def split_per_draw(ds: xr.Dataset) -> tuple[xr.Dataset, dict]:
     """Split ``ds`` into its summary (no ``draw`` dimension) and its per-draw variables."""
     names = [v for v in ds.data_vars if "draw" in ds[v].dims]
@@ -310,6 +324,7 @@ def write_results(
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is a normal file
         summary.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(summary))
         if per_draw:
             n = next(iter(per_draw.values()))[1].shape[0]

@@ -547,11 +547,6 @@ def test_loading_a_scenario_opens_only_the_files_it_names_and_runs_none_of_its_t
 # 4. Outside the scenario layer (engine.py, results.py, cli.py): strict xfails, reported
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.Accumulator.headline and results.build_dataset divide by Σw², which "
-    "underflows to 0 when every weight is below ~1e-154: ZeroDivisionError",
-)
 def test_weights_whose_squares_underflow_do_not_crash(in_tmp):
     d = gauss()  # KOR ~ N(30, 6): z ≈ 35 for every draw, so w ≈ exp(-610) ≈ 1e-265
     d["observations"] = [{"year": 2030, "country": "KOR", "score": 900, "score_sd": 25}]
@@ -563,11 +558,6 @@ def test_weights_whose_squares_underflow_do_not_crash(in_tmp):
         assert_error(res, 1, "no draw out of 300 agrees")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="results.build_dataset divides weighted counts by a separately summed Σw: with "
-    "weights, p_top and rank_probability exceed 1 by a few ulps (1 + 4.4e-16)",
-)
 def test_weighted_probabilities_stay_within_0_and_1(in_tmp):
     d = gauss()
     d["factors"] = {"a": {"dist": "normal", "mean": 0, "sd": 1}}
@@ -580,9 +570,6 @@ def test_weighted_probabilities_stay_within_0_and_1(in_tmp):
         assert ((ds[name] >= 0) & (ds[name] <= 1)).all(), (name, float(ds[name].max()) - 1)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="cli.validate builds the model but never parses [[observations]]"
-)
 def test_validate_checks_the_observations(in_tmp):
     d = gauss()
     d["observations"] = [{"year": 2030, "country": "XXX", "rank": 1}]
@@ -591,11 +578,6 @@ def test_validate_checks_the_observations(in_tmp):
     assert_error(invoke("validate", "s.toml"), 2, "observations[0].country")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.BlockRunner calls parse_observations without scenario.attribute(), so an "
-    "error in a parent's observation names the child file",
-)
 def test_an_observation_error_names_the_parent_that_wrote_it(in_tmp):
     parent = gauss()
     parent["observations"] = [{"year": 2030, "country": "XXX", "rank": 1}]
@@ -608,11 +590,6 @@ def test_an_observation_error_names_the_parent_that_wrote_it(in_tmp):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli._command_line() keeps undecodable argv bytes as surrogates; netCDF4 cannot "
-    "encode the `command` attribute: internal UnicodeEncodeError",
-)
 def test_a_scenario_path_that_is_not_utf8_runs(in_tmp, monkeypatch):
     name = os.fsdecode(b"caf\xe9.toml")  # 'caf\udce9.toml': what Python makes of the byte
     (in_tmp / name).write_text(tomli_w.dumps(gauss()))
@@ -621,11 +598,6 @@ def test_a_scenario_path_that_is_not_utf8_runs(in_tmp, monkeypatch):
     assert res.exit_code == 0, res.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="results.write_results creates the file with tempfile.mkstemp (mode 0600) and "
-    "renames it: results files are private whatever the umask",
-)
 def test_results_files_follow_the_umask(in_tmp):
     write(in_tmp, "s.toml", gauss())
     old = os.umask(0o022)
