@@ -6,7 +6,7 @@ and tables of at most 10,000 entries. Each case is validated with ``g3sim valida
 validates (or for a tenth of the others), run with ``g3sim run -n 200``. Every outcome must be
 good: the run succeeds with finite results, or the scenario is refused with exit 2 and one line
 on stderr, or its observations reject every draw — never a traceback, an internal error, a
-warning, exit 1 where 2 is due, or a hang.
+warning, exit 1 where 2 is due, a hang, or a run refusing what ``validate`` accepted.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ FUZZ_SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-# `g3sim validate` does not check [[observations]] yet, so `run` can refuse what `validate`
-# accepted; test_robustness.py::test_validate_checks_the_observations is the strict xfail.
-KNOWN = ("run refused what validate accepted",)
 
 
 @pytest.mark.slow
@@ -33,7 +30,7 @@ KNOWN = ("run refused what validate accepted",)
 @given(case=cases(run_fraction=0.1, huge=(1_000, 10_000)))
 def test_fuzzed_scenarios_end_cleanly_through_the_cli(case):
     for o in run_case(case, hang_s=20):
-        assert o.kind in (*GOOD, *KNOWN), (
+        assert o.kind in GOOD, (
             f"g3sim {o.command} {case.describe()}: {o.kind} (exit {o.exit_code}) {o.detail}\n"
             f"stderr: {o.stderr}"
         )

@@ -7,7 +7,7 @@
    overflow are refused when the scenario is validated, with a message that says so.
 3. A scenario is data: loading one opens only the files it names and runs none of its text;
    a parent outside the scenario's folder is allowed and noted in ``Scenario.warnings``.
-4. Strict xfails for what is wrong outside the scenario/model layer (engine, results, CLI).
+4. What the fuzz found outside the scenario/model layer (engine, results, CLI; fixed there).
 """
 
 from __future__ import annotations
@@ -544,7 +544,7 @@ def test_loading_a_scenario_opens_only_the_files_it_names_and_runs_none_of_its_t
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. Outside the scenario layer (engine.py, results.py, cli.py): strict xfails, reported
+# 4. Outside the scenario layer (engine.py, results.py, cli.py)
 
 
 def test_weights_whose_squares_underflow_do_not_crash(in_tmp):
