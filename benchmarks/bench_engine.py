@@ -113,14 +113,17 @@ def peak_rss(scenario: Path, draws: int, tmp: Path) -> dict:
     import sys
 
     out = tmp / f"rss-{draws}.nc"
+    # VmHWM is this process's own peak RSS. ru_maxrss is not used: Linux carries the maximum
+    # over exec, so a child would report the benchmark's own (larger) peak.
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from simulator.cli import main\n"
         "try:\n"
         "    main()\n"
         "finally:\n"
-        "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "    print(f'PEAK_RSS_KB {kb}', file=sys.stderr)\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            print('PEAK_RSS_KB', line.split()[1], file=sys.stderr)\n"
     )
     args = [
         sys.executable,
