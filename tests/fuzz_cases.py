@@ -521,7 +521,7 @@ def classify(res, command: str) -> Outcome:
         return out("stderr line not from g3sim")
     if code == 2:
         return out(CONFIG_ERROR)
-    if code == 1 and "agrees with every observation" in lines[0]:
+    if code == 1 and re.search(r"observations: no draw out of [\d,]+ agrees with", lines[0]):
         return out(NO_DRAW_AGREES)
     return out(f"exit {code} (2 expected for a bad scenario)")
 
