@@ -303,6 +303,19 @@ def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
     return "\n".join(out)
 
 
+# The per-(metric, year) variables of a comparison Dataset (simulator/compare.py), in output order.
+COMPARISON_VARIABLES = (
+    "p_a",
+    "p_b",
+    "difference",
+    "difference_lower",
+    "difference_upper",
+    "se_paired",
+    "se_independent",
+    "variance_reduction",
+)
+
+
 def comparison_text(ds: xr.Dataset) -> str:
     a = ds.attrs
     out = [
@@ -352,16 +365,7 @@ def comparison_json(ds: xr.Dataset) -> str:
         for y in ds["year"].values:
             c = ds.sel(metric=m, year=y)
             vals = {}
-            for v in (
-                "p_a",
-                "p_b",
-                "difference",
-                "difference_lower",
-                "difference_upper",
-                "se_paired",
-                "se_independent",
-                "variance_reduction",
-            ):
+            for v in COMPARISON_VARIABLES:
                 x = float(c[v])
                 vals[v] = x if math.isfinite(x) else None
             doc["metrics"][str(m)][str(int(y))] = vals
@@ -371,16 +375,7 @@ def comparison_json(ds: xr.Dataset) -> str:
 def comparison_csv(ds: xr.Dataset) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    cols = [
-        "p_a",
-        "p_b",
-        "difference",
-        "difference_lower",
-        "difference_upper",
-        "se_paired",
-        "se_independent",
-        "variance_reduction",
-    ]
+    cols = COMPARISON_VARIABLES
     w.writerow(["metric", "year", *cols])
     for m in ds["metric"].values:
         for y in ds["year"].values:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -403,7 +402,3 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     if missing:
         raise ResultsError(f"{path}: g3sim file lacks {', '.join(missing)}; it is damaged: re-run")
     return ds
-
-
-def python_command() -> str:
-    return " ".join(["g3sim", *sys.argv[1:]])

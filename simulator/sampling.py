@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import special
@@ -182,12 +182,3 @@ def sample_factors(
         cols = [names.index(name) for name in correlation.factors]
         apply_copula(u, cols, copula_factor(correlation.normal_matrix))
     return {f.name: ppf(f.dist, u[:, j]) for j, f in enumerate(factors)}
-
-
-def factor_summary(factors: Sequence[Factor]) -> Mapping[str, tuple[float, float, float]]:
-    """Mean, 5th and 95th percentiles of each factor's distribution (for reports)."""
-    out = {}
-    for f in factors:
-        lo, hi = f.dist.interval(0.9)
-        out[f.name] = (float(f.dist.mean()), float(lo), float(hi))
-    return out

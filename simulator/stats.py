@@ -43,13 +43,6 @@ def clopper_pearson_interval(k, n, *, confidence: float = 0.95):
     return lower, upper
 
 
-def kish_ess(weights: np.ndarray) -> float:
-    """Kish effective sample size of importance weights."""
-    w = np.asarray(weights, dtype=float)
-    s2 = float(np.dot(w, w))
-    return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
-
-
 def histogram_quantiles(counts: np.ndarray, edges: np.ndarray, qs) -> np.ndarray:
     """Quantiles from histogram ``counts`` (last axis = bins) with bin ``edges``.
 
