@@ -75,8 +75,8 @@ def block_length(scenario: Scenario, block: int) -> int:
 def ranks_min(x: np.ndarray) -> np.ndarray:
     """Competition ranks along the last axis: ``1 + #{j : x_j > x_i}`` (ties share the best).
 
-    The reference definition; the engine uses the faster :func:`rank_counts` and
-    :func:`focus_ranks`, which tests check against this.
+    The reference definition; the engine uses the faster :func:`simulator.kernels.reduce_block`
+    (or :func:`rank_counts`) and :func:`focus_ranks`, which tests check against this.
     """
     return 1 + (x[..., None, :] > x[..., :, None]).sum(axis=-1, dtype=np.int16)
 
@@ -86,31 +86,21 @@ def focus_ranks(x: np.ndarray, focus: int) -> np.ndarray:
     return 1 + (x > x[..., focus : focus + 1]).sum(axis=-1, dtype=np.int16)
 
 
-PAIRWISE_MAX_COUNTRIES = 24  # measured crossover between the two rank-count methods
+# Up to this many countries the compiled kernel counts ranks pairwise (its counters are int8);
+# beyond, :func:`rank_counts` sorts.
+PAIRWISE_MAX_COUNTRIES = 127
 
 
 def rank_counts(x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """How many draws give each country each rank: ``(year, country, rank)`` int64 counts.
 
-    ``x`` is ``(n, year, country)``. Ranks follow :func:`ranks_min`. For a few countries,
-    pairwise comparisons on country-major rows; for more, one sort per (draw, year): the country at
-    sorted position p has rank 1 + (start of p's group of tied values), so counts come from one
-    bincount of (country, rank) pairs with no inverse permutation. With ``weights`` (n,), the
-    counts are sums of the draws' weights (float64).
+    ``x`` is ``(n, year, country)``. Ranks follow :func:`ranks_min`. One sort per (draw, year):
+    the country at sorted position p has rank 1 + (start of p's group of tied values), so counts
+    come from one bincount of (country, rank) pairs with no inverse permutation. With
+    ``weights`` (n,), the counts are sums of the draws' weights (float64). The engine uses this
+    beyond :data:`PAIRWISE_MAX_COUNTRIES` countries; below, the compiled kernel is faster.
     """
     _, ny, nc = x.shape
-    counts = np.empty((ny, nc, nc), dtype=np.int64 if weights is None else np.float64)
-    if nc <= PAIRWISE_MAX_COUNTRIES:
-        xt = np.ascontiguousarray(x.transpose(1, 2, 0))  # (year, country, n)
-        above = np.zeros(xt.shape, dtype=np.int8)  # number of rivals strictly above
-        tmp = np.empty(xt.shape, dtype=bool)
-        for j in range(nc):
-            np.greater(xt[:, j : j + 1, :], xt, out=tmp)
-            np.add(above, tmp.view(np.int8), out=above)
-        for y in range(ny):
-            for c in range(nc):
-                counts[y, c] = np.bincount(above[y, c], weights=weights, minlength=nc)
-        return counts
     neg = np.negative(x)
     order = np.argsort(neg, axis=-1)  # country at each descending position
     neg.sort(axis=-1)
@@ -146,7 +136,9 @@ class BlockRunner:
 
     def __init__(self, scenario: Scenario, model: Model | None = None):
         from .history import parse_observations
+        from .kernels import reduce_block  # numba: imported (and compiled or loaded) on use
 
+        self.reduce = reduce_block
         self.scenario = sc = scenario
         model = model if model is not None else build_model(sc)
         try:
@@ -172,6 +164,13 @@ class BlockRunner:
             (sim_years.index(o.year), m.metrics.index(o.metric), m.countries.index(o.country))
             for o in self.observations
         ]
+
+    def check_finite(self, x: np.ndarray, metric: str, block: int) -> None:
+        if not np.isfinite(x).all():
+            raise ModelError(
+                f"model {self.model.name} produced non-finite {metric} values in block {block}; "
+                "check the scenario's factor and [model] ranges"
+            )
 
     def weights(self, scores: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-draw weights (product of likelihoods) and each observation's likelihoods."""
@@ -204,20 +203,18 @@ class BlockRunner:
                     f"model {m.name} returned {metric} with shape {x.shape}, "
                     f"expected {(n, nsim, nc)}"
                 )
-            if not np.isfinite(x).all():
-                raise ModelError(
-                    f"model {m.name} produced non-finite {metric} values in block {block}; "
-                    "check the scenario's factor and [model] ranges"
-                )
+            # Without weights the reduction below finds non-finite values on its way.
+            if self.weighted:
+                self.check_finite(x, metric, block)
         w = lik = None
         if self.weighted:
             w, lik = self.weights(scores, n)
         dtype = np.float64 if self.weighted else np.int64
         sums = {
-            "rank_count": np.empty((nm, ny, nc, nc), dtype=dtype),
-            "hist": np.empty((nm, ny, nc, self.nbins), dtype=dtype),
-            "sum1": np.empty((nm, ny, nc)),
-            "sum2": np.empty((nm, ny, nc)),
+            "rank_count": np.zeros((nm, ny, nc, nc), dtype=dtype),
+            "hist": np.zeros((nm, ny, nc, self.nbins), dtype=dtype),
+            "sum1": np.zeros((nm, ny, nc)),
+            "sum2": np.zeros((nm, ny, nc)),
         }
         keep = bool(sc.keep_draws)
         kept = {}
@@ -233,19 +230,25 @@ class BlockRunner:
             x = scores[metric]
             if len(self.report) != nsim:
                 x = x[:, self.report, :]
-            xl = x if live is None else x[live]
-            sums["rank_count"][k] = rank_counts(xl, wl)
+            xl = np.ascontiguousarray(x if live is None else x[live], dtype=np.float64)
             b = self.bins[k]
-            hidx = b.index(xl)
-            for y in range(ny):
-                for c in range(nc):
-                    sums["hist"][k, y, c] = np.bincount(hidx[:, y, c], weights=wl, minlength=b.n)
-            if wl is None:
-                sums["sum1"][k] = xl.sum(axis=0)
-                sums["sum2"][k] = np.einsum("ijk,ijk->jk", xl, xl)
-            else:
-                sums["sum1"][k] = np.einsum("i,ijk->jk", wl, xl)
-                sums["sum2"][k] = np.einsum("i,ijk,ijk->jk", wl, xl, xl)
+            pairwise = nc <= PAIRWISE_MAX_COUNTRIES
+            finite = self.reduce(
+                xl,
+                b.transform(xl),
+                wl,
+                *b.scale(),
+                b.n,
+                pairwise,
+                sums["rank_count"][k],
+                sums["hist"][k],
+                sums["sum1"][k],
+                sums["sum2"][k],
+            )
+            if not finite:  # NaN or ±inf, or only a square beyond the float range
+                self.check_finite(x, metric, block)
+            if not pairwise:
+                sums["rank_count"][k] = rank_counts(xl, wl)
             if keep:
                 kept["focus_rank"][:, k] = focus_ranks(x, fi)
                 kept["focus_value"][:, k] = x[:, :, fi]
@@ -323,7 +326,10 @@ class Accumulator:
         self.stop = stop
         self.trace_year = stop.year if stop else runner.report_years[-1]
         self._trace_yi = runner.report_years.index(self.trace_year)
-        self.trace: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._trace: list[tuple[int, np.ndarray, np.ndarray]] = []
+        # (draws, hits, Σw, Σw²) of blocks folded since the trace was last computed: turned into
+        # estimates and intervals all at once (per block, that was 3% of a gaussian race).
+        self._pending_trace: list[tuple[int, np.ndarray, float, float]] = []
         self.stopped = False
 
     @property
@@ -350,9 +356,12 @@ class Accumulator:
                     self.sums[k] += v
             self.draws_done += r.n
             self._next += 1
+            if self.stop is None:
+                self._pending_trace.append((self.draws_done, *self._headline_sums()))
+                continue
             p, half = self.headline()
-            self.trace.append((self.draws_done, p, half))
-            if self.stop is not None and np.all(half <= self.stop.halfwidth):
+            self._trace.append((self.draws_done, p, half))
+            if np.all(half <= self.stop.halfwidth):
                 self.stopped = True
         if self.stopped:
             self._pending.clear()
@@ -375,29 +384,36 @@ class Accumulator:
         self.draws_done = int(state["draws_done"][0])
         self._next = int(state["next_block"][0])
         self.stopped = bool(state["stopped"][0])
-        self.trace = []
+        self._pending_trace = []
+        self._trace = []
         if "trace_draws" in state:
-            self.trace = [
+            self._trace = [
                 (int(d), np.array(p), np.array(h))
                 for d, p, h in zip(
                     state["trace_draws"], state["trace_p"], state["trace_half"], strict=True
                 )
             ]
 
+    @property
+    def trace(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(draws, P(focus rank ≤ k) per metric, its 95% half-width) after each block."""
+        if self._pending_trace:
+            draws, hits, wsum, wsq = zip(*self._pending_trace, strict=True)
+            p, half = _estimate(np.array(hits), np.array(wsum)[:, None], np.array(wsq)[:, None])
+            self._trace.extend(zip(draws, p, half, strict=True))
+            self._pending_trace = []
+        return self._trace
+
+    def _headline_sums(self) -> tuple[np.ndarray, float, float]:
+        s = self.sums
+        fi = self.runner.model.focus_index
+        hits = s["rank_count"][:, self._trace_yi, fi, : self.scenario.top_k].sum(axis=-1)
+        return hits, float(s["weight_sum"][0]), float(s["weight_sq_sum"][0])
+
     def headline(self) -> tuple[np.ndarray, np.ndarray]:
         """Current P(focus rank ≤ k) per metric in the trace year, and its 95% half-width."""
-        from .stats import wilson_interval
-
-        s = self.sums
-        k = self.scenario.top_k
-        wsum = float(s["weight_sum"][0])
-        wsq = float(s["weight_sq_sum"][0])
-        ess = wsum**2 / wsq if wsum > 0 and wsq > 0 else 0.0
-        fi = self.runner.model.focus_index
-        hits = s["rank_count"][:, self._trace_yi, fi, :k].sum(axis=-1)
-        p = np.clip(hits / wsum, 0.0, 1.0) if wsum > 0 else np.zeros(len(hits))
-        lo, hi = wilson_interval(p, ess)
-        return p, (hi - lo) / 2
+        hits, wsum, wsq = self._headline_sums()
+        return _estimate(hits, np.array(wsum), np.array(wsq))
 
     @property
     def complete(self) -> bool:
@@ -410,6 +426,19 @@ class Accumulator:
         if self.stopped:
             return f"target half-width {self.stop.halfwidth:g} reached"
         return f"maximum draws reached before the target half-width {self.stop.halfwidth:g}"
+
+
+def _estimate(hits: np.ndarray, wsum: np.ndarray, wsq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(focus rank ≤ k) from weighted hit sums, and its Wilson 95% half-width on the Kish
+    effective sample size; element-wise, so one call serves one block or a whole trace."""
+    from .stats import wilson_interval
+
+    ok = (wsum > 0) & (wsq > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ess = np.where(ok, np.square(wsum) / wsq, 0.0)
+        p = np.where(wsum > 0, np.clip(hits / wsum, 0.0, 1.0), 0.0)
+    lo, hi = wilson_interval(p, ess)
+    return p, (hi - lo) / 2
 
 
 def stop_rule(

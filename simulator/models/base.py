@@ -42,12 +42,27 @@ class Bins:
     n: int = 1000
     log: bool = False
 
-    def index(self, x: np.ndarray, offset: np.ndarray | int = 0) -> np.ndarray:
-        """Bin index of each value (clipped to the range), plus ``offset`` (for bincount)."""
+    def scale(self) -> tuple[float, float]:
+        """``(lo, k)``: the bin of a (transformed) value ``v`` is ``clip((v - lo)·k, 0, n-1)``."""
         lo, hi = (np.log10(self.low), np.log10(self.high)) if self.log else (self.low, self.high)
-        y = np.log10(np.maximum(x, self.low)) if self.log else x.astype(float, copy=True)
+        return float(lo), float(self.n / (hi - lo))
+
+    def transform(self, x: np.ndarray) -> np.ndarray | None:
+        """The values whose equal bins these are: log10(max(x, low)) for log bins, else None
+        (the values themselves)."""
+        return np.log10(np.maximum(x, self.low)) if self.log else None
+
+    def index(self, x: np.ndarray, offset: np.ndarray | int = 0) -> np.ndarray:
+        """Bin index of each value (clipped to the range), plus ``offset`` (for bincount).
+
+        The reference definition; the engine bins with :func:`simulator.kernels.reduce_block`,
+        which tests check against this.
+        """
+        lo, k = self.scale()
+        y = self.transform(x)
+        y = x.astype(float, copy=True) if y is None else y
         y -= lo
-        y *= self.n / (hi - lo)
+        y *= k
         np.clip(y, 0, self.n - 1, out=y)  # in float: cheaper than clipping the integers
         y += offset
         return y.astype(np.intp)
