@@ -88,13 +88,16 @@ def _reduce_block(x, hx, w, lo, k, nbins, ranks, counts, hist, s1, s2):  # pragm
                 high[i] = bmax
                 row = hist[y, i]
                 if w is None:
-                    for d in range(m):
-                        row[bins[d]] += 1
-                    # Four partial sums, combined in a fixed order: the adds overlap.
+                    # Four partial sums, combined in a fixed order: the adds overlap (and with
+                    # the histogram's increments, which cannot be vectorised anyway).
                     p0 = p1 = p2 = p3 = 0.0
                     q0 = q1 = q2 = q3 = 0.0
                     q = m - m % 4
                     for d in range(0, q, 4):
+                        row[bins[d]] += 1
+                        row[bins[d + 1]] += 1
+                        row[bins[d + 2]] += 1
+                        row[bins[d + 3]] += 1
                         v0 = xi[d]
                         v1 = xi[d + 1]
                         v2 = xi[d + 2]
@@ -108,6 +111,7 @@ def _reduce_block(x, hx, w, lo, k, nbins, ranks, counts, hist, s1, s2):  # pragm
                         q2 += v2 * v2
                         q3 += v3 * v3
                     for d in range(q, m):
+                        row[bins[d]] += 1
                         p0 += xi[d]
                         q0 += xi[d] * xi[d]
                     a1 = (p0 + p1) + (p2 + p3)
