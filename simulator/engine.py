@@ -165,6 +165,27 @@ class BlockRunner:
             for o in self.observations
         ]
 
+    def warm_up(self) -> None:
+        """Load (or compile) the kernel variants this run uses, on a tiny block: done before
+        forking workers, so that they inherit the machine code instead of each loading it."""
+        nc = len(self.model.countries)
+        w = np.ones(1) if self.weighted else None
+        dtype = np.float64 if self.weighted else np.int64
+        for b in self.bins:
+            x = np.ones((1, 1, nc))
+            self.reduce(
+                x,
+                b.transform(x),
+                w,
+                *b.scale(),
+                b.n,
+                nc <= PAIRWISE_MAX_COUNTRIES,
+                np.zeros((1, nc, nc), dtype),
+                np.zeros((1, nc, b.n), dtype),
+                np.zeros((1, nc)),
+                np.zeros((1, nc)),
+            )
+
     def check_finite(self, x: np.ndarray, metric: str, block: int) -> None:
         if not np.isfinite(x).all():
             raise ModelError(

@@ -27,6 +27,8 @@ from .errors import ConfigError, G3simError
 from .scenario import Scenario, scenario_from_dict
 
 _WORKER_RUNNER: BlockRunner | None = None
+# The parent's runner, inherited by forked workers (set just before they start).
+_FORK_RUNNER: BlockRunner | None = None
 
 
 def parse_workers(value: str | int | None) -> int:
@@ -67,13 +69,16 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _init_worker(toml_text: str, source: str, parent_pid: int) -> None:
+def _init_worker(toml_text: str | None, source: str, parent_pid: int) -> None:
     global _WORKER_RUNNER
     _die_with_parent(parent_pid)
     # Ctrl-C goes to the whole process group: only the parent handles it (and checkpoints).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_RUNNER = BlockRunner(scenario_from_dict(tomllib.loads(toml_text), source=source))
+    if toml_text is None:  # forked: the parent's runner, already built (and its kernels loaded)
+        _WORKER_RUNNER = _FORK_RUNNER
+    else:
+        _WORKER_RUNNER = BlockRunner(scenario_from_dict(tomllib.loads(toml_text), source=source))
 
 
 def _run_block(block: int) -> BlockResult:
@@ -173,14 +178,14 @@ def run_blocks(
         for b in blocks:
             yield runner(b)
         return
-    yield from _local_blocks(scenario, blocks, min(workers, len(blocks)))
+    yield from _local_blocks(scenario, blocks, min(workers, len(blocks)), runner)
 
 
 class WorkerError(G3simError):
     """A worker process died or failed while running a block."""
 
 
-def _worker_main(conn, toml_text: str, source: str, parent_pid: int) -> None:
+def _worker_main(conn, toml_text: str | None, source: str, parent_pid: int) -> None:
     """A local worker: receive block numbers, send back results, until told to stop."""
     _init_worker(toml_text, source, parent_pid)
     while True:
@@ -199,15 +204,25 @@ def _worker_main(conn, toml_text: str, source: str, parent_pid: int) -> None:
                 conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
-def _local_blocks(scenario: Scenario, blocks: list[int], workers: int) -> Iterator[BlockResult]:
+def _local_blocks(
+    scenario: Scenario, blocks: list[int], workers: int, runner: BlockRunner | None = None
+) -> Iterator[BlockResult]:
     """Run blocks in ``workers`` local processes, each with its own pipe.
 
+    Forked workers use the parent's ``runner`` (the same object, inherited), so they start
+    without rebuilding the model; spawned ones rebuild it from the scenario's resolved TOML.
     Each worker holds at most two blocks (one running, one queued). There is no manager thread:
     abandoning the pool (interruption, early stop, an error) kills the workers and closes their
     pipes, which cannot block, even if a worker dies in the middle of sending a result.
     """
+    global _FORK_RUNNER
     ctx = _context()
-    args = (scenario.to_toml(), scenario.source, os.getpid())
+    if runner is not None and ctx.get_start_method() == "fork":
+        _FORK_RUNNER = runner
+        runner.warm_up()  # load the compiled kernels once, here, for every worker
+        args = (None, scenario.source, os.getpid())
+    else:
+        args = (scenario.to_toml(), scenario.source, os.getpid())
     procs, conns = [], []
     for _ in range(workers):
         parent_end, child_end = ctx.Pipe()
@@ -256,3 +271,4 @@ def _local_blocks(scenario: Scenario, blocks: list[int], workers: int) -> Iterat
             conns[w].close()
         for proc in procs:
             proc.join(timeout=5)
+        _FORK_RUNNER = None

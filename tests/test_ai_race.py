@@ -79,7 +79,7 @@ def test_shapes_bounds_and_metadata():
 
 def test_same_seed_same_draws_and_growing_draws_keep_a_prefix():
     sc = load_scenario(BASELINE)
-    _, a = simulate(sc, n=2500, seed=4)  # spans two internal chunks of draws
+    _, a = simulate(sc, n=2500, seed=4)  # spans several internal chunks of draws
     _, b = simulate(sc, n=2500, seed=4)
     _, c = simulate(sc, n=40, seed=4)
     _, d = simulate(sc, n=40, seed=5)
@@ -87,6 +87,20 @@ def test_same_seed_same_draws_and_growing_draws_keep_a_prefix():
         np.testing.assert_array_equal(a[m], b[m])
         np.testing.assert_array_equal(a[m][:40], c[m])
         assert not np.array_equal(c[m][:, -1], d[m][:, -1])
+
+
+@pytest.mark.parametrize("chunk", [1, 300, 4096])
+def test_the_draws_do_not_depend_on_the_internal_chunk_size(monkeypatch, chunk):
+    """CHUNK is a cache-size tuning knob: each component's generator hands out consecutive rows,
+    so any chunking gives the numbers of one whole-block array."""
+    import simulator.models.ai_race as ai_race
+
+    sc = load_scenario(BASELINE)
+    _, want = simulate(sc, n=1100, seed=6)
+    monkeypatch.setattr(ai_race, "CHUNK", chunk)
+    _, got = simulate(sc, n=1100, seed=6)
+    for m in want:
+        np.testing.assert_array_equal(got[m], want[m])
 
 
 def test_any_years_from_2022_and_the_same_path_whatever_is_reported():
