@@ -153,6 +153,10 @@ class BlockRunner:
             model = build_model(sc.with_updates(years=sim_years))
         self.model = m = model
         self.report = [sim_years.index(y) for y in sc.years]
+        # Reported years as a slice (a view, not a 50 MB copy a block) when they are consecutive.
+        first = self.report[0]
+        consecutive = self.report == list(range(first, first + len(self.report)))
+        self._report_index = slice(first, first + len(self.report)) if consecutive else self.report
         self.report_years = tuple(sc.years)
         self.shape = (len(m.metrics), len(sc.years), len(m.countries))
         self.bins = [m.bins(metric) for metric in m.metrics]
@@ -250,7 +254,7 @@ class BlockRunner:
         for k, metric in enumerate(m.metrics):
             x = scores[metric]
             if len(self.report) != nsim:
-                x = x[:, self.report, :]
+                x = x[:, self._report_index, :]
             xl = np.ascontiguousarray(x if live is None else x[live], dtype=np.float64)
             b = self.bins[k]
             pairwise = nc <= PAIRWISE_MAX_COUNTRIES
