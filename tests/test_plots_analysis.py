@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from simulator import plot_files, plots
+from simulator import plot_analysis, plot_files, plots
 from simulator.cli import main
 from simulator.compare import compare_results
 from simulator.engine import run
@@ -30,7 +30,7 @@ SOURCES = {
     "compare": ("baseline_comparison", "gauss_comparison"),
 }
 CASES = [(kind, name) for kind, names in SOURCES.items() for name in names]
-NOISE = plots.NOISE_LABEL
+NOISE = plot_analysis.NOISE_LABEL
 
 
 class AnalysisFiles:
