@@ -106,6 +106,35 @@ def _command_line() -> str:
     return shlex.join(["g3sim", *args])
 
 
+# Options that several commands share (each command words its help for what it does).
+def set_option(help_: str = "Override a scenario value (repeatable)."):
+    return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=help_)
+
+
+def workers_option(help_: str = "Local worker processes."):
+    return click.option(
+        "-w", "--workers", default="1", show_default=True, metavar="N|auto", help=help_
+    )
+
+
+def format_option(*choices: str):
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def history_option(help_: str):
+    return click.option("--history/--no-history", default=True, show_default=True, help=help_)
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+
+
 @click.group(name="g3sim", cls=G3Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="g3sim")
 def main() -> None:
@@ -126,13 +155,7 @@ def main() -> None:
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed (overrides the file).")
 @click.option("--design", type=click.Choice(["mc", "lhs", "sobol"]), help="Sampling design.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a scenario value, e.g. --set scenario.top_k=5 (repeatable).",
-)
+@set_option("Override a scenario value, e.g. --set scenario.top_k=5 (repeatable).")
 @click.option(
     "-o",
     "--output",
@@ -156,14 +179,7 @@ def main() -> None:
     default=None,
     help="Store per-draw data [default: yes up to 1,000,000 draws].",
 )
-@click.option(
-    "-w",
-    "--workers",
-    default="1",
-    show_default=True,
-    metavar="N|auto",
-    help="Local worker processes; results are identical for any count.",
-)
+@workers_option("Local worker processes; results are identical for any count.")
 @click.option(
     "--scheduler",
     metavar="tcp://HOST:PORT",
@@ -188,13 +204,8 @@ def main() -> None:
     metavar="YEAR",
     help="Year whose half-width --target-halfwidth watches [default: the last].",
 )
-@click.option(
-    "--history/--no-history",
-    default=True,
-    show_default=True,
-    help="Condition on the scenario's [[observations]] (history matching).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@history_option("Condition on the scenario's [[observations]] (history matching).")
+@quiet_option
 def run(
     scenario,
     draws,
@@ -270,14 +281,7 @@ def run(
 @click.argument("result", type=click.Path(path_type=Path))
 @click.option("--year", type=int, help="Show one year only.")
 @click.option("--country", help="Country (ISO alpha-3) to show [default: the focus].")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json", "csv")
 def inspect(result, year, country, fmt):
     """Show a saved RESULT: headline, rank distribution, score quantiles, provenance.
 
@@ -307,13 +311,7 @@ def inspect(result, year, country, fmt):
 
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a scenario value (repeatable).",
-)
+@set_option()
 def validate(scenario, overrides):
     """Check SCENARIO (and the files it extends) and print it resolved.
 
@@ -363,30 +361,10 @@ def list_(directory):
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("-n", "--draws", type=click.IntRange(min=1), help="Number of draws.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a scenario value (repeatable).",
-)
-@click.option(
-    "-w",
-    "--workers",
-    default="1",
-    show_default=True,
-    metavar="N|auto",
-    help="Local worker processes.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@set_option()
+@workers_option()
+@format_option("table", "json")
+@quiet_option
 def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     """Back-test SCENARIO against its [[observations]] and show what they teach.
 
@@ -434,28 +412,9 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     type=click.IntRange(0, 2**63 - 1),
     help="Seed for both scenarios [default: A's, else fresh entropy].",
 )
-@click.option(
-    "-w",
-    "--workers",
-    default="1",
-    show_default=True,
-    metavar="N|auto",
-    help="Local worker processes.",
-)
-@click.option(
-    "--history/--no-history",
-    default=True,
-    show_default=True,
-    help="Condition both on their [[observations]].",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@workers_option()
+@history_option("Condition both on their [[observations]].")
+@format_option("table", "json", "csv")
 @click.option(
     "-o",
     "--output",
@@ -463,7 +422,7 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     help="Also save the comparison Dataset (NetCDF).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     """What B changes against A: P_A, P_B and B − A with a 95% interval, per metric and year.
 

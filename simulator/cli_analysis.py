@@ -11,7 +11,15 @@ from pathlib import Path
 
 import click
 
-from .cli import Progress, _command_line, load_scenario_noting, main
+from .cli import (
+    Progress,
+    _command_line,
+    format_option,
+    load_scenario_noting,
+    main,
+    quiet_option,
+    set_option,
+)
 from .errors import ConfigError
 
 RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf")
@@ -35,17 +43,6 @@ Examples:
 
 def _is_result(path: Path) -> bool:
     return path.suffix.lower() in RESULT_SUFFIXES
-
-
-def _format_option():
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["table", "json"]),
-        default="table",
-        show_default=True,
-        help="Output format.",
-    )
 
 
 def _target_options(f):
@@ -82,13 +79,7 @@ def _target_options(f):
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed (sobol).")
 @_target_options
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a scenario value (sobol; repeatable).",
-)
+@set_option("Override a scenario value (sobol; repeatable).")
 @click.option(
     "-o",
     "--output",
@@ -96,8 +87,8 @@ def _target_options(f):
     help="Also save the indices as a NetCDF Dataset (docs/analysis.md).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
-@_format_option()
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@format_option("table", "json")
+@quiet_option
 def sensitivity(
     target, method, draws, seed, metric, year, factors, overrides, output, force, fmt, quiet
 ):
@@ -204,7 +195,7 @@ def sensitivity(
     show_default=True,
     help="Share of the box's draws one peel removes.",
 )
-@_format_option()
+@format_option("table", "json")
 def discover(result, metric, year, factors, threshold_density, min_coverage, peel_alpha, fmt):
     """Find the factor ranges under which the focus reaches the top k (PRIM).
 
