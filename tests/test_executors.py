@@ -8,8 +8,12 @@ import xarray as xr
 from simulator.engine import run
 from simulator.errors import ConfigError
 from simulator.executors import parse_workers
+from simulator.models import MODELS
+from simulator.models.base import Bins
+from simulator.scenario import scenario_from_dict
 
 from .conftest import FIVE, gaussian_scenario, strip_timing
+from .toy_models import LinearRace, linear_dict
 
 
 @pytest.mark.parametrize("keep", [True, False])
@@ -35,3 +39,33 @@ def test_parse_workers():
     for bad in ("0", "-1", "many"):
         with pytest.raises(ConfigError, match="--workers"):
             parse_workers(bad)
+
+
+class _BlasProbe(LinearRace):
+    """linear_race that records, in its scores, how many threads BLAS may use in the block."""
+
+    def simulate(self, factors, rngs, n):
+        from threadpoolctl import threadpool_info
+
+        out = super().simulate(factors, rngs, n)
+        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        out["score"][:, :, 0] = max(blas, default=1)  # country USA's score: the thread count
+        return out
+
+    def bins(self, metric):
+        return Bins(0.0, 1000.0, 1000)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_blocks_run_with_one_blas_thread_and_the_setting_is_restored(monkeypatch, workers):
+    """Blocks are the unit of parallelism: BLAS threads inside them would oversubscribe the
+    cores, and threaded BLAS sums may depend on the thread count."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    monkeypatch.setitem(MODELS, "linear_race", _BlasProbe)
+    sc = scenario_from_dict(linear_dict(draws=3000, block_size=1000))
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a machine with 2+ cores
+        ds = run(sc, workers=workers)
+        after = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert float(ds["value_mean"].sel(country="USA").max()) == 1.0
+    assert after and set(after) == {2}
