@@ -43,6 +43,8 @@ def one_blas_thread():
 
         _BLAS = ThreadpoolController()
     return _BLAS.limit(limits=1, user_api="blas")
+
+
 # The parent's runner, inherited by forked workers (set just before they start).
 _FORK_RUNNER: BlockRunner | None = None
 
