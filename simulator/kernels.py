@@ -228,18 +228,17 @@ def _scale_shift(z, scale, shift):  # pragma: no cover
             flat[r + i] = flat[r + i] * scale[i] + shift[i]
 
 
-def _check(name: str, a, shape: tuple[int, ...], dtype) -> None:
+def _check(name: str, a, shape: tuple[int, ...], dtype, *, output: bool = False) -> None:
     if not (
         isinstance(a, np.ndarray)
         and a.shape == shape
         and a.dtype == dtype
         and a.flags.c_contiguous
-        and a.flags.writeable
+        and (a.flags.writeable or not output)
     ):
         got = f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
-        raise ValueError(
-            f"{name}: expected a C-contiguous {np.dtype(dtype)} array {shape}, got {got}"
-        )
+        what = "writeable C-contiguous" if output else "C-contiguous"
+        raise ValueError(f"{name}: expected a {what} {np.dtype(dtype)} array {shape}, got {got}")
 
 
 def reduce_block(
@@ -286,10 +285,10 @@ def reduce_block(
     if ranks and nc > MAX_COUNTRIES:
         raise ValueError(f"ranks: the pairwise ranking takes ≤ {MAX_COUNTRIES} countries, got {nc}")
     dtype = np.int64 if w is None else np.float64
-    _check("counts", counts, (ny, nc, nc), dtype)
-    _check("hist", hist, (ny, nc, nbins), dtype)
-    _check("s1", s1, (ny, nc), np.float64)
-    _check("s2", s2, (ny, nc), np.float64)
+    _check("counts", counts, (ny, nc, nc), dtype, output=True)
+    _check("hist", hist, (ny, nc, nbins), dtype, output=True)
+    _check("s1", s1, (ny, nc), np.float64, output=True)
+    _check("s2", s2, (ny, nc), np.float64, output=True)
     return bool(
         _reduce_block(x, hx, w, float(lo), float(k), nbins, bool(ranks), counts, hist, s1, s2)
     )
@@ -299,7 +298,7 @@ def scale_shift(z: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> None:
     """``z[..., i] = z[..., i] * scale[i] + shift[i]`` in place, in one pass: the same two
     roundings as numpy's broadcast ``z *= scale; z += shift``."""
     nc = z.shape[-1] if isinstance(z, np.ndarray) and z.ndim else -1
-    _check("z", z, getattr(z, "shape", ()), np.float64)
+    _check("z", z, getattr(z, "shape", ()), np.float64, output=True)
     _check("scale", np.ascontiguousarray(scale), (nc,), np.float64)
     _check("shift", np.ascontiguousarray(shift), (nc,), np.float64)
     if z.size:

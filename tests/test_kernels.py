@@ -271,3 +271,16 @@ def test_engine_counts_are_the_same_by_kernel_or_by_sorting(monkeypatch, history
     by_sorting = run(sc, history=history)
     for v in ("rank_count", "rank_probability", "p_top", "value_quantile", "value_mean"):
         np.testing.assert_array_equal(by_kernel[v].values, by_sorting[v].values)
+
+
+def test_read_only_inputs_are_fine_read_only_outputs_are_refused():
+    x = np.random.default_rng(5).standard_normal((50, 1, 4))
+    x.flags.writeable = False
+    bins = Bins(-4.0, 4.0, 20)
+    finite, (counts, _, _, _) = kernel(x, bins)
+    assert finite
+    np.testing.assert_array_equal(counts, reference(x, bins)[0])
+    out = np.zeros((1, 4, 20), np.int64)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="hist: expected a writeable"):
+        reduce_block(x, None, None, *bins.scale(), 20, True, counts, out, *np.zeros((2, 1, 4)))
