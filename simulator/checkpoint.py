@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import Accumulator, BlockRunner, resolve
+from .engine import Accumulator, BlockRunner, fold_blocks, resolve
 from .errors import ConfigError, G3simError
 from .scenario import Scenario
 
@@ -209,7 +209,6 @@ def run_to_file(
     Returns the summary Dataset (without per-draw variables, which went to the file).
     """
     from .engine import stop_rule, without_history
-    from .executors import run_blocks
     from .results import build_dataset, check_writable, per_draw_specs, write_results
 
     output = Path(output)
@@ -270,26 +269,22 @@ def run_to_file(
 
     checkpoint()  # at once: an interrupted run can always be resumed
     last = time.monotonic()
+
+    def checkpoint_now_and_then():
+        nonlocal last
+        if time.monotonic() - last >= every_s:
+            checkpoint()
+            last = time.monotonic()
+
     try:
         with _signals_as_exceptions():
-            if not acc.stopped:
-                blocks = run_blocks(
-                    scenario,
-                    range(acc.next_block, acc.nblocks),
-                    workers=workers,
-                    runner=runner,
-                    scheduler=scheduler,
-                )
-                with contextlib.closing(blocks):
-                    for res in blocks:
-                        acc.add(res)
-                        if progress is not None:
-                            progress(acc.draws_done, scenario.draws)
-                        if acc.stopped:
-                            break
-                        if time.monotonic() - last >= every_s:
-                            checkpoint()
-                            last = time.monotonic()
+            fold_blocks(
+                acc,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+                after_block=checkpoint_now_and_then,
+            )
     except (KeyboardInterrupt, Interrupted) as exc:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # finish the checkpoint undisturbed
         try:

@@ -466,6 +466,41 @@ def _estimate(hits: np.ndarray, wsum: np.ndarray, wsq: np.ndarray) -> tuple[np.n
     return p, (hi - lo) / 2
 
 
+def fold_blocks(
+    acc: Accumulator,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    after_block: Callable[[], None] | None = None,
+) -> None:
+    """Run the blocks ``acc`` still lacks and fold them in, until done or its stop rule says.
+
+    ``progress(draws_done, draws)`` and ``after_block()`` (e.g. a checkpoint) follow each block.
+    """
+    from .executors import run_blocks
+
+    if acc.stopped:
+        return
+    sc = acc.scenario
+    blocks = run_blocks(
+        sc,
+        range(acc.next_block, acc.nblocks),
+        workers=workers,
+        runner=acc.runner,
+        scheduler=scheduler,
+    )
+    with contextlib.closing(blocks):
+        for res in blocks:
+            acc.add(res)
+            if progress is not None:
+                progress(acc.draws_done, sc.draws)
+            if acc.stopped:
+                break
+            if after_block is not None:
+                after_block()
+
+
 def stop_rule(
     scenario: Scenario,
     target_halfwidth: float | None,
@@ -532,7 +567,6 @@ def run(
     command
         The command line, recorded in the results' attributes.
     """
-    from .executors import run_blocks
     from .results import build_dataset
 
     if not history:
@@ -542,15 +576,6 @@ def run(
     t0 = time.perf_counter()
     runner = BlockRunner(scenario)
     acc = Accumulator(runner, stop)
-    blocks = run_blocks(
-        scenario, range(acc.nblocks), workers=workers, runner=runner, scheduler=scheduler
-    )
-    with contextlib.closing(blocks):
-        for res in blocks:
-            acc.add(res)
-            if progress is not None:
-                progress(acc.draws_done, scenario.draws)
-            if acc.stopped:
-                break
+    fold_blocks(acc, workers=workers, scheduler=scheduler, progress=progress)
     elapsed = time.perf_counter() - t0
     return build_dataset(runner, acc, elapsed_s=elapsed, command=command)
