@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import time
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -144,15 +145,43 @@ def save_checkpoint(folder: Path, acc: Accumulator, meta: dict) -> None:
     _atomic_write(folder / "meta.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
 
 
+def _well_formed(meta, state: Mapping[str, np.ndarray]) -> bool:
+    """Whether a checkpoint's meta and state have every field a resume reads, of its type."""
+    if not isinstance(meta, dict):
+        return False
+    fields = {"draws_done": int, "seed": int, "scenario_sha256": str, "spool": dict}
+    if not all(isinstance(meta.get(k), t) for k, t in fields.items()):
+        return False
+    for spec in meta["spool"].values():
+        try:
+            np.dtype(spec["dtype"])
+            ok = all(isinstance(v, int) for v in [spec["rows"], *spec["row_shape"]])
+        except (TypeError, KeyError, ValueError):
+            return False
+        if not ok:
+            return False
+    return all(
+        k in state and state[k].shape == (1,) for k in ("draws_done", "next_block", "stopped")
+    )
+
+
 def load_checkpoint(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    def damaged(why: str) -> ConfigError:
+        return ConfigError(f"{folder}: the checkpoint is damaged ({why}); start over with --force")
+
     try:
         meta = json.loads((folder / "meta.json").read_text())
         with np.load(folder / "state.npz", allow_pickle=False) as z:
             state = {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise damaged(type(exc).__name__) from None
+    if isinstance(meta, dict) and meta.get("version") not in (None, CHECKPOINT_VERSION):
         raise ConfigError(
-            f"{folder}: the checkpoint is damaged ({type(exc).__name__}); start over with --force"
-        ) from None
+            f"{folder}: checkpoint format {meta.get('version')} is not "
+            f"{CHECKPOINT_VERSION}; start over with --force"
+        )
+    if not _well_formed(meta, state):
+        raise damaged("fields missing or of the wrong type")
     if meta.get("version") != CHECKPOINT_VERSION:
         raise ConfigError(
             f"{folder}: checkpoint format {meta.get('version')} is not "
@@ -286,11 +315,11 @@ def run_to_file(
                 after_block=checkpoint_now_and_then,
             )
     except (KeyboardInterrupt, Interrupted) as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # finish the checkpoint undisturbed
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # finish the checkpoint undisturbed
         try:
             checkpoint()
         finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, previous)
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
         what = str(exc) if isinstance(exc, Interrupted) else "interrupted (SIGINT)"
         raise Interrupted(
@@ -299,25 +328,12 @@ def run_to_file(
             code,
         ) from None
     elapsed = elapsed_before + time.perf_counter() - t0
-    ds = build_dataset(runner, _SummaryOnly(acc), elapsed_s=elapsed, command=command)
+    ds = build_dataset(runner, acc, elapsed_s=elapsed, command=command)
     per_draw = {}
     if sink is not None:
         for name, (dims, attrs) in per_draw_specs(scenario).items():
-            if name in sink.vars:
-                sink.vars[name].truncate(acc.draws_done)
+            if name in sink.vars:  # it holds exactly the folded draws
                 per_draw[name] = (dims, sink.vars[name], attrs)
     write_results(ds, per_draw, output, force=True)
     shutil.rmtree(folder, ignore_errors=True)
     return ds
-
-
-class _SummaryOnly:
-    """An accumulator view without per-draw data (they are on disk)."""
-
-    def __init__(self, acc: Accumulator):
-        self._acc = acc
-        self.keep = False
-        self.kept: dict = {}
-
-    def __getattr__(self, name):
-        return getattr(self._acc, name)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import ConfigError, G3simError
 from .models import Model, build_model
+from .models.base import Bins
 from .sampling import StreamFactory, sample_factors
 from .scenario import Scenario, scenario_from_dict
 
@@ -86,8 +87,8 @@ def focus_ranks(x: np.ndarray, focus: int) -> np.ndarray:
     return 1 + (x > x[..., focus : focus + 1]).sum(axis=-1, dtype=np.int16)
 
 
-# Up to this many countries the compiled kernel counts ranks pairwise (its counters are int8);
-# beyond, :func:`rank_counts` sorts.
+# Up to this many countries (at most kernels.MAX_COUNTRIES) the compiled kernel counts ranks
+# pairwise; beyond, :func:`rank_counts` sorts. A setting, so tests can force the sort.
 PAIRWISE_MAX_COUNTRIES = 127
 
 
@@ -136,7 +137,7 @@ class BlockRunner:
 
     def __init__(self, scenario: Scenario, model: Model | None = None):
         from .history import parse_observations
-        from .kernels import reduce_block  # numba: imported (and compiled or loaded) on use
+        from .kernels import MAX_COUNTRIES, reduce_block  # numba: imported on use
 
         self.reduce = reduce_block
         self.scenario = sc = scenario
@@ -163,6 +164,8 @@ class BlockRunner:
         if len({b.n for b in self.bins}) > 1:
             raise ModelError(f"model {m.name}: every metric's Bins must have the same n")
         self.nbins = self.bins[0].n
+        nc = len(m.countries)
+        self.pairwise = nc <= min(PAIRWISE_MAX_COUNTRIES, MAX_COUNTRIES)
         self.weighted = bool(self.observations)
         self._obs_index = [
             (sim_years.index(o.year), m.metrics.index(o.metric), m.countries.index(o.country))
@@ -176,19 +179,18 @@ class BlockRunner:
         w = np.ones(1) if self.weighted else None
         dtype = np.float64 if self.weighted else np.int64
         for b in self.bins:
-            x = np.ones((1, 1, nc))
-            self.reduce(
-                x,
-                b.transform(x),
-                w,
-                *b.scale(),
-                b.n,
-                nc <= PAIRWISE_MAX_COUNTRIES,
-                np.zeros((1, nc, nc), dtype),
-                np.zeros((1, nc, b.n), dtype),
-                np.zeros((1, nc)),
-                np.zeros((1, nc)),
-            )
+            sums = [np.zeros((1, nc, nc), dtype), np.zeros((1, nc, b.n), dtype)]
+            self._reduce(np.ones((1, 1, nc)), w, b, *sums, np.zeros((1, nc)), np.zeros((1, nc)))
+
+    def _reduce(self, x, w, bins: Bins, counts, hist, s1, s2) -> bool:
+        """:func:`simulator.kernels.reduce_block` for one metric's ``(n, year, country)`` block;
+        beyond the kernel's country limit, ranks come from :func:`rank_counts`."""
+        finite = self.reduce(
+            x, bins.transform(x), w, *bins.scale(), bins.n, self.pairwise, counts, hist, s1, s2
+        )
+        if not self.pairwise:
+            counts[...] = rank_counts(x, w)
+        return finite
 
     def check_finite(self, x: np.ndarray, metric: str, block: int) -> None:
         if not np.isfinite(x).all():
@@ -256,33 +258,17 @@ class BlockRunner:
             if len(self.report) != nsim:
                 x = x[:, self._report_index, :]
             xl = np.ascontiguousarray(x if live is None else x[live], dtype=np.float64)
-            b = self.bins[k]
-            pairwise = nc <= PAIRWISE_MAX_COUNTRIES
-            finite = self.reduce(
-                xl,
-                b.transform(xl),
-                wl,
-                *b.scale(),
-                b.n,
-                pairwise,
-                sums["rank_count"][k],
-                sums["hist"][k],
-                sums["sum1"][k],
-                sums["sum2"][k],
-            )
-            if not finite:  # NaN or ±inf, or only a square beyond the float range
-                self.check_finite(x, metric, block)
-            if not pairwise:
-                sums["rank_count"][k] = rank_counts(xl, wl)
+            per_metric = (sums[v][k] for v in ("rank_count", "hist", "sum1", "sum2"))
+            if not self._reduce(xl, wl, self.bins[k], *per_metric):
+                self.check_finite(x, metric, block)  # NaN, ±inf, or only an overflowing square
             if keep:
                 kept["focus_rank"][:, k] = focus_ranks(x, fi)
                 kept["focus_value"][:, k] = x[:, :, fi]
         fv = np.empty((n, len(sc.factors)))
         for j, f in enumerate(sc.factors):
             fv[:, j] = factors[f.name]
-        ones = np.ones(n)
-        sums["weight_sum"] = np.array([ones.sum() if w is None else w.sum()])
-        sums["weight_sq_sum"] = np.array([ones.sum() if w is None else np.dot(w, w)])
+        sums["weight_sum"] = np.array([float(n) if w is None else w.sum()])
+        sums["weight_sq_sum"] = np.array([float(n) if w is None else np.dot(w, w)])
         # Factor moments before (prior) and after (posterior) weighting, for calibration.
         sums["factor_sum1"] = fv.sum(axis=0)
         sums["factor_sum2"] = np.einsum("ij,ij->j", fv, fv)
@@ -346,8 +332,7 @@ class Accumulator:
         self.draws_done = 0
         self._next = 0
         self._pending: dict[int, BlockResult] = {}
-        self.keep = bool(sc.keep_draws)
-        self.sink = sink if sink is not None else (MemorySink(sc.draws) if self.keep else None)
+        self.sink = sink if sink is not None else (MemorySink(sc.draws) if sc.keep_draws else None)
         self.stop = stop
         self.trace_year = stop.year if stop else runner.report_years[-1]
         self._trace_yi = runner.report_years.index(self.trace_year)
@@ -466,12 +451,15 @@ def _estimate(hits: np.ndarray, wsum: np.ndarray, wsq: np.ndarray) -> tuple[np.n
     return p, (hi - lo) / 2
 
 
+ProgressFn = Callable[[int, int], None]
+
+
 def fold_blocks(
     acc: Accumulator,
     *,
     workers: int = 1,
     scheduler: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressFn | None = None,
     after_block: Callable[[], None] | None = None,
 ) -> None:
     """Run the blocks ``acc`` still lacks and fold them in, until done or its stop rule says.
@@ -510,6 +498,12 @@ def stop_rule(
 ) -> tuple[StopRule | None, int | None]:
     """The stop rule of ``--target-halfwidth`` (or None), and the draws to plan for."""
     if target_halfwidth is None:
+        if max_draws is not None or target_year is not None:
+            given = "--max-draws" if max_draws is not None else "--target-year"
+            raise ConfigError(
+                f"{given} works with --target-halfwidth; add e.g. --target-halfwidth 0.005, "
+                "or use -n for a fixed number of draws"
+            )
         return None, draws
     if not 0 < target_halfwidth <= 0.5:
         raise ConfigError(
@@ -521,10 +515,7 @@ def stop_rule(
             f"--target-year {year} is not a year of the scenario "
             f"({', '.join(map(str, scenario.years))})"
         )
-    return StopRule(target_halfwidth, year), max_draws or DEFAULT_MAX_DRAWS
-
-
-ProgressFn = Callable[[int, int], None]
+    return StopRule(target_halfwidth, year), (DEFAULT_MAX_DRAWS if max_draws is None else max_draws)
 
 
 def run(

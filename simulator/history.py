@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .distributions import finite_number
+from .engine import focus_ranks
 from .errors import ConfigError, G3simError, did_you_mean
 from .scenario import MAX_YEAR, MIN_YEAR
 
@@ -70,7 +71,7 @@ class Observation:
         n = x.shape[0]
         lik = np.ones(n)
         if self.rank_low is not None:
-            rank = 1 + (x > x[:, country_index : country_index + 1]).sum(axis=1)
+            rank = focus_ranks(x, country_index)
             lik *= (rank >= self.rank_low) & (rank <= self.rank_high)
         if self.score is not None:
             # Far from the score (or with a tiny score_sd) z² overflows to inf: weight 0.

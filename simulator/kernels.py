@@ -299,7 +299,8 @@ def scale_shift(z: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> None:
     roundings as numpy's broadcast ``z *= scale; z += shift``."""
     nc = z.shape[-1] if isinstance(z, np.ndarray) and z.ndim else -1
     _check("z", z, getattr(z, "shape", ()), np.float64, output=True)
-    _check("scale", np.ascontiguousarray(scale), (nc,), np.float64)
-    _check("shift", np.ascontiguousarray(shift), (nc,), np.float64)
+    scale, shift = np.ascontiguousarray(scale), np.ascontiguousarray(shift)
+    _check("scale", scale, (nc,), np.float64)
+    _check("shift", shift, (nc,), np.float64)
     if z.size:
-        _scale_shift(z, np.ascontiguousarray(scale), np.ascontiguousarray(shift))
+        _scale_shift(z, scale, shift)

@@ -68,8 +68,6 @@ def build_dataset(
     p_top = np.clip(prob[..., :k].sum(axis=-1), 0.0, 1.0)
     lower, upper = wilson_interval(p_top, ess)
     mean = sums["sum1"] / wsum
-    # Weighted variance with the reliability-weights correction (= n / (n - 1) unweighted).
-    var = np.maximum(sums["sum2"] / wsum - mean**2, 0.0) * (ess / (ess - 1) if ess > 1 else 0.0)
     hist = sums["hist"]
     quant = np.empty((*hist.shape[:-1], len(QUANTILES)))
     for i, b in enumerate(runner.bins):
@@ -104,7 +102,10 @@ def build_dataset(
         ),
         "value_mean": _var(mdims, mean, "mean score of the metric", "see metric_units"),
         "value_sd": _var(
-            mdims, np.sqrt(var), "standard deviation of the score", "see metric_units"
+            mdims,
+            _sd(sums["sum1"], sums["sum2"], wsum, ess),
+            "standard deviation of the score",
+            "see metric_units",
         ),
         "value_quantile": _var(
             (*mdims, "quantile"),
@@ -171,7 +172,7 @@ def build_dataset(
         coords["observation"] = ("observation", np.arange(len(obs), dtype=np.int32))
         coords["observation_label"] = ("observation", [o.label for o in obs])
         coords["observation_source"] = ("observation", [o.source for o in obs])
-    if acc.keep:
+    if acc.kept:  # in memory; a file run's kept draws go from its spool into the file
         coords["draw"] = ("draw", np.arange(n, dtype=np.int64))
         for name, (dims, attrs) in per_draw_specs(sc).items():
             if name in acc.kept:
@@ -238,6 +239,8 @@ def per_draw_specs(sc) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
 
 
 def _sd(s1: np.ndarray, s2: np.ndarray, total: float, n_eff: float) -> np.ndarray:
+    """Weighted sd from Σw·x, Σw·x², Σw, with the reliability-weights correction
+    n_eff / (n_eff - 1) (= n / (n - 1) unweighted)."""
     mean = s1 / total
     var = np.maximum(s2 / total - mean**2, 0.0)
     return np.sqrt(var * (n_eff / (n_eff - 1) if n_eff > 1 else 0.0))

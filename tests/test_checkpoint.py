@@ -180,3 +180,40 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     scen.write_text(tomli_w.dumps(gaussian_dict(FIVE, draws=100, seed=1)))
     res = CliRunner().invoke(main, ["run", str(scen), "-o", str(tmp_path / "x.nc"), "--resume"])
     assert res.exit_code == 2 and "no checkpoint to resume" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda f: (f / "meta.json").write_text("[]"),
+        lambda f: (f / "meta.json").write_text('{"version": 1}'),
+        lambda f: (f / "meta.json").write_text("{not json"),
+        lambda f: (f / "state.npz").write_bytes(b"PK\x03\x04 torn"),
+        lambda f: (f / "meta.json").write_text(
+            (f / "meta.json").read_text().replace('"dtype": "<i2"', '"dtype": "no-such-type"')
+        ),
+    ],
+)
+def test_resume_from_a_damaged_checkpoint_is_one_line_naming_the_fix(tmp_path, damage):
+    scen = tmp_path / "a.toml"
+    scen.write_text(tomli_w.dumps(gaussian_dict(FIVE, draws=3000, seed=1, block_size=1000)))
+    out = tmp_path / "a.nc"
+    from simulator import checkpoint as ck
+
+    real = ck.Accumulator.add
+
+    def add_then_interrupt(self, res):
+        real(self, res)
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ck.Accumulator, "add", add_then_interrupt)
+        first = CliRunner().invoke(main, ["run", str(scen), "-o", str(out)])
+    assert first.exit_code == 130
+    folder = checkpoint_dir(out)
+    assert '"dtype": "<i2"' in (folder / "meta.json").read_text()  # the spool is described
+    damage(folder)
+    res = CliRunner().invoke(main, ["run", str(scen), "-o", str(out), "--resume"])
+    assert res.exit_code == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "checkpoint is damaged" in lines[0] and "--force" in lines[0]

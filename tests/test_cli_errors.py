@@ -827,3 +827,9 @@ def test_base_scenario_is_valid(write):
     """The cases above fail because of their one mutation, not because the base is wrong."""
     res = invoke("validate", write(copy.deepcopy(base())))
     assert res.exit_code == 0, res.stderr
+
+
+@pytest.mark.parametrize(("option", "value"), [("--max-draws", "5000"), ("--target-year", "1999")])
+def test_stopping_options_without_a_target_halfwidth_are_refused(write, option, value):
+    res = invoke("run", write(), option, value, "-o", "x.nc")
+    assert_error(res, 2, option, "--target-halfwidth")
