@@ -118,7 +118,7 @@ def report(result, output):
     from .plot_files import open_for_plot
     from .report import default_report_path, write_report
 
+    ds = open_for_plot(result)  # first: a missing file or a folder is the error to report
     out = output or default_report_path(result)
-    ds = open_for_plot(result)
     write_report(ds, out, source=str(result))
     click.echo(f"saved {out}")

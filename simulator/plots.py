@@ -234,7 +234,7 @@ def _options(
     if metric is None or (not isinstance(metric, str) and len(metric) == 0):
         metrics = tuple(metrics_in)
     else:
-        metrics = (metric,) if isinstance(metric, str) else tuple(metric)
+        metrics = (metric,) if isinstance(metric, str) else tuple(dict.fromkeys(metric))
         for m in metrics:
             if m not in metrics_in and "metric" not in ds.coords:
                 raise ConfigError(
@@ -524,6 +524,12 @@ def race(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     lacks=needs_trace,
 )
 def convergence(ds: xr.Dataset, opt: PlotOptions) -> Figure:
+    focus = opt_focus(ds)
+    if opt.country != focus:
+        raise ConfigError(
+            f"--country {opt.country!r}: the convergence trace follows the focus {focus} only; "
+            f"drop --country, or run with --set scenario.focus={opt.country}"
+        )
     k = int(ds.attrs["top_k"])
     year = ds.attrs.get("trace_year", int(ds["year"].values[-1]))
     target = float(ds.attrs.get("target_halfwidth", 0.0) or 0.0)
@@ -542,7 +548,7 @@ def convergence(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         right.plot(n, h[0] * np.sqrt(n[0] / n), color=colour, linewidth=1, linestyle=":")
 
     percent_axis(left, top)
-    left.set_ylabel(f"P({opt_focus(ds)} rank ≤ {k}) in {year}")
+    left.set_ylabel(f"P({focus} rank ≤ {k}) in {year}")
     left.set_title("Running estimate ± 95% half-width", fontsize=10.5)
     if n[-1] >= 10 * n[0]:  # a power law is a straight line on log–log axes
         right.set_xscale("log")
@@ -568,7 +574,7 @@ def convergence(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     title(
         fig,
         ds,
-        f"Convergence of P({opt_focus(ds)} in the top {k}) in {year}",
+        f"Convergence of P({focus} in the top {k}) in {year}",
         note=str(ds.attrs.get("stop_reason", "")),
     )
     return fig

@@ -283,3 +283,29 @@ def test_spread_keeps_the_gap_and_the_order():
     pos = _spread(np.array([0.5, 0.5, 0.51, 0.99, 1.0]), 0.05, low=0.0, high=1.0)
     assert np.all(np.diff(pos) >= 0.05 - 1e-12)
     assert pos[-1] <= 1.0
+
+
+def test_convergence_of_another_country_is_refused_not_drawn_for_the_focus(
+    runner, gauss_nc, tmp_path
+):
+    res = invoke(
+        runner, gauss_nc, "--kind", "convergence", "--country", "USA", "-o", tmp_path / "c.png"
+    )
+    assert res.exit_code == 2
+    assert "the convergence trace follows the focus KOR only" in one_line_error(res)
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_a_repeated_metric_is_drawn_once(baseline_nc):
+    ds = open_results(baseline_nc)
+    once = plots.plot(ds, "fan", metric=["gpu_stock"])
+    twice = plots.plot(ds, "fan", metric=["gpu_stock", "gpu_stock"])
+    assert twice.get_size_inches().tolist() == once.get_size_inches().tolist()
+    assert len(twice.axes) == len(once.axes)
+
+
+@pytest.mark.parametrize("target", [".", "./", "/"])
+def test_report_of_a_folder_is_one_line(runner, target):
+    res = runner.invoke(main, ["report", target])
+    assert res.exit_code == 2, res.output
+    assert "internal error" not in one_line_error(res)
