@@ -51,9 +51,11 @@ def test_prim_recovers_a_known_box():
     assert (tr.lower[i, 2] < 0.05 and tr.upper[i, 2] > 0.95) or res.quasi_p[2] > 0.05
     assert res.restricted[:2] == (0, 1) or res.restricted[:2] == (1, 0)
     assert res.quasi_p[0] < 1e-6 and res.quasi_p[1] < 1e-6
-    # Density ≈ 0.95 (binomial sd at ~1,100 draws ≈ 0.007; 4 sd = 0.03), coverage near 0.72.
+    # Density ≈ 0.95 (binomial sd at ~1,100 draws ≈ 0.007; 4.5 sd = 0.03). The chosen box's
+    # coverage sits a little under the true box's 0.72: over seeds 0–39 its mean was 0.696 and
+    # its sd 0.019, so 4.5 sd around the mean is [0.61, 0.78].
     assert tr.density[i] == pytest.approx(0.95, abs=0.03)
-    assert 0.55 < tr.coverage[i] <= 0.8
+    assert 0.61 < tr.coverage[i] < 0.78
     assert res.base_density == pytest.approx(y.mean())
 
 
@@ -143,12 +145,11 @@ def test_gaussian_race_result_has_no_box():
         },
     )
     d = discover(run(sc, draws=5000))
-    tr, i = d.prim.trajectory, d.prim.chosen
-    se = np.sqrt(d.prim.base_density * (1 - d.prim.base_density) / tr.n[i])
-    # The standard-error rule stops where peeling stops paying off: here at the first box, or
-    # within 3 binomial standard errors of the base rate.
-    assert abs(tr.density[i] - d.prim.base_density) < 3 * se
-    assert all(d.prim.quasi_p[j] > 0.01 for j in d.prim.restricted)
+    # The standard-error rule keeps the first box: no factor is restricted, and the box's
+    # density is the base rate itself.
+    assert d.prim.chosen == 0
+    assert d.prim.restricted == ()
+    assert d.prim.trajectory.density[0] == d.prim.base_density
 
 
 def test_linear_race_box_restricts_the_driving_factor(linear_race):

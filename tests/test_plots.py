@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 
-import matplotlib.image
 import numpy as np
 import pytest
 import xarray as xr
@@ -21,6 +19,7 @@ from simulator.results import open_results
 from .plot_data import (
     PNG_MAGIC,
     assert_nothing_clipped,
+    assert_png_of,
     baseline_result,
     gauss_result,
     png_size,
@@ -78,13 +77,7 @@ def test_kind_renders_png_of_the_figure_size(result_nc, kind, tmp_path):
     assert kind in plots.available_kinds(ds)
     fig = plots.plot(ds, kind, source=str(result_nc))
     path = plot_files.save_figure(fig, tmp_path / f"{kind}.png", dpi=80)
-    data = path.read_bytes()
-    width, height = (round(v * 80) for v in fig.get_size_inches())
-    assert png_size(data) == (width, height)
-    pixels = matplotlib.image.imread(io.BytesIO(data))
-    assert pixels.shape[:2] == (height, width)
-    ink = (pixels[..., :3] < 0.9).any(axis=-1).mean()
-    assert ink > 0.02, f"{kind}: the image is almost blank ({ink:.1%} ink)"
+    assert_png_of(fig, path, kind)
 
 
 @pytest.mark.parametrize("kind", RUN_KINDS)

@@ -7,9 +7,6 @@ once per session: Sobol indices and rank measures for ``tornado``, paired compar
 
 from __future__ import annotations
 
-import io
-
-import matplotlib.image
 import numpy as np
 import pytest
 import xarray as xr
@@ -23,7 +20,7 @@ from simulator.errors import ConfigError, ResultsError
 
 from . import plot_data
 from .conftest import FIVE, gaussian_scenario
-from .plot_data import assert_nothing_clipped, gauss_result, png_size
+from .plot_data import assert_nothing_clipped, assert_png_of, gauss_result
 
 SOURCES = {
     "tornado": ("baseline_sobol", "baseline_rank", "gauss_sobol", "gauss_rank"),
@@ -100,13 +97,7 @@ def test_kind_renders_png_of_the_figure_size(files, kind, name, tmp_path):
     assert plots.available_kinds(ds) == [kind]
     fig = plots.plot(ds, kind, source=name)
     path = plot_files.save_figure(fig, tmp_path / f"{kind}.png", dpi=80)
-    data = path.read_bytes()
-    width, height = (round(v * 80) for v in fig.get_size_inches())
-    assert png_size(data) == (width, height)
-    pixels = matplotlib.image.imread(io.BytesIO(data))
-    assert pixels.shape[:2] == (height, width)
-    ink = (pixels[..., :3] < 0.9).any(axis=-1).mean()
-    assert ink > 0.02, f"{kind} of {name}: the image is almost blank ({ink:.1%} ink)"
+    assert_png_of(fig, path, f"{kind} of {name}")
 
 
 @pytest.mark.parametrize(("kind", "name"), CASES)
