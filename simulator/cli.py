@@ -106,6 +106,14 @@ def _command_line() -> str:
     return shlex.join(["g3sim", *args])
 
 
+RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf")
+
+
+def is_result_path(path: Path) -> bool:
+    """Whether a command's argument names a results file (by its extension), not a scenario."""
+    return path.suffix.lower() in RESULT_SUFFIXES
+
+
 # Options that several commands share (each command words its help for what it does).
 def set_option(help_: str = "Override a scenario value (repeatable)."):
     return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=help_)
@@ -442,7 +450,7 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     from .render import comparison_csv, comparison_json, comparison_text
     from .results import check_writable, open_results, save
 
-    kinds = {p.suffix.lower() == ".nc" for p in (a, b)}
+    kinds = {is_result_path(p) for p in (a, b)}
     if len(kinds) != 1:
         raise ConfigError(
             "compare two scenario files (.toml) or two results files (.nc), not one of each"

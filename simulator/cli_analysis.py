@@ -15,6 +15,7 @@ from .cli import (
     Progress,
     _command_line,
     format_option,
+    is_result_path,
     load_scenario_noting,
     main,
     quiet_option,
@@ -22,7 +23,6 @@ from .cli import (
 )
 from .errors import ConfigError
 
-RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf")
 DEFAULT_SOBOL_N = 4096
 
 EPILOG_SENSITIVITY = """\b
@@ -39,10 +39,6 @@ Examples:
   g3sim discover results/baseline.nc --metric gpu_stock --year 2030 --min-coverage 0.3
   g3sim discover results/baseline.nc --threshold-density 0.5 --format json
 """
-
-
-def _is_result(path: Path) -> bool:
-    return path.suffix.lower() in RESULT_SUFFIXES
 
 
 def _target_options(f):
@@ -113,7 +109,7 @@ def sensitivity(
     if output is not None:
         check_writable(output, force=force)
     if method == "rank":
-        if not _is_result(target):
+        if not is_result_path(target):
             raise ConfigError(
                 f"{target}: --method rank reads a saved result's per-draw data; run "
                 f"`g3sim run {target}` first and pass its results/<name>.nc"
@@ -137,7 +133,7 @@ def sensitivity(
         from .engine import fresh_seed
         from .scenario import apply_overrides, scenario_from_dict
 
-        if _is_result(target):
+        if is_result_path(target):
             sc = scenario_of_result(open_results(target), target)
             if overrides:
                 data = apply_overrides(dict(sc.data), overrides)
@@ -208,7 +204,7 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     from .analysis.runs import discover as run_discover
     from .results import open_results
 
-    if not _is_result(result):
+    if not is_result_path(result):
         raise ConfigError(
             f"{result}: discover reads a saved result's per-draw data; run "
             f"`g3sim run {result}` first and pass its results/<name>.nc"

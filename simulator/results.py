@@ -8,6 +8,7 @@ results file is either complete or absent.
 
 from __future__ import annotations
 
+import numbers
 import os
 import platform
 import tempfile
@@ -395,7 +396,23 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             f"{path}: a NetCDF file, but not written by g3sim (no g3sim_format attribute); "
             "name a file made by `g3sim run`"
         )
-    version = int(ds.attrs.get("g3sim_format_version", 0))
+    # Attributes the commands read, with their types (numbers may come back as numpy scalars).
+    required = {
+        "g3sim_format_version": numbers.Integral,
+        "focus": str,
+        "top_k": numbers.Integral,
+        "draws": numbers.Integral,
+        "seed": numbers.Integral,
+        "model": str,
+        "scenario_toml": str,
+    }
+    bad = [k for k, t in required.items() if not isinstance(ds.attrs.get(k), t)]
+    if bad:
+        raise ResultsError(
+            f"{path}: g3sim file with missing or malformed attributes ({', '.join(bad)}); it is "
+            "damaged: re-run the scenario to recreate it"
+        )
+    version = int(ds.attrs["g3sim_format_version"])
     if version > FORMAT_VERSION:
         raise ResultsError(
             f"{path}: written in results format {version} by a newer g3sim; this g3sim reads "

@@ -105,14 +105,15 @@ def apply_copula(u: np.ndarray, columns: Sequence[int], chol: np.ndarray) -> np.
 # Fast inverse CDFs
 #
 # scipy's beta ppf (boost's inverse incomplete beta) costs ~2 µs a value, which made PERT factors
-# the largest cost of an ai_race block. For the beta and truncated-normal families we tabulate the
-# ppf once per distribution: cubic Hermite interpolation in t = logit(u) on 2049 nodes, with the
-# exact derivative dx/dt = u (1 - u) / pdf(x). The table covers u in [1e-9, 1 - 1e-9]; draws
-# outside it (probability 2e-9) use the exact ppf. It is checked at every interval midpoint
-# against the exact ppf when built and used only if the error is below TABLE_TOLERANCE standard
-# deviations; otherwise the exact ppf is used throughout.
+# the largest cost of an ai_race block. For the beta family (beta, PERT; truncnormal has its own
+# exact inversion, distributions.TruncNormal) we tabulate the ppf once per distribution: cubic
+# Hermite interpolation in t = logit(u) on 2049 nodes, with the exact derivative
+# dx/dt = u (1 - u) / pdf(x). The table covers u in [1e-9, 1 - 1e-9]; draws outside it
+# (probability 2e-9) use the exact ppf. It is checked at every interval midpoint against the
+# exact ppf when built and used only if the error is below TABLE_TOLERANCE standard deviations;
+# otherwise the exact ppf is used throughout.
 
-TABLE_FAMILIES = ("beta", "truncnorm")
+TABLE_FAMILIES = ("beta",)
 TABLE_NODES = 2049
 TABLE_TOLERANCE = 1e-8  # in units of the distribution's standard deviation
 _T_MAX = float(special.logit(1 - 1e-9))

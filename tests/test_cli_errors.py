@@ -778,6 +778,26 @@ def test_inspect_truncated_results_file(in_tmp, results_file):
     assert_error(res, 2, "half.nc: not a readable NetCDF file", "re-run the scenario")
 
 
+@pytest.mark.parametrize(
+    ("attr", "value"),
+    [("focus", None), ("draws", "abc"), ("g3sim_format_version", "x"), ("top_k", None)],
+)
+@pytest.mark.parametrize("command", ["inspect", "plot", "report"])
+def test_results_with_damaged_attributes_are_one_line(in_tmp, results_file, attr, value, command):
+    import simulator.cli_plots  # noqa: F401  (registers plot and report)
+
+    with xr.open_dataset(results_file, engine="netcdf4") as ds:
+        ds = ds.load()
+    if value is None:
+        del ds.attrs[attr]
+    else:
+        ds.attrs[attr] = value
+    ds.to_netcdf(in_tmp / "damaged.nc", engine="netcdf4")
+    plot_args = ["--kind", "probability", "-o", "x.png"] if command == "plot" else []
+    res = invoke(command, "damaged.nc", *plot_args)
+    assert_error(res, 2, "damaged.nc: g3sim file with missing or malformed attributes", attr)
+
+
 def test_inspect_year_not_in_file(results_file):
     res = invoke("inspect", results_file, "--year", "1999")
     assert_error(res, 2, "--year 1999 is not in", "r.nc", "(years: 2030)")
@@ -833,3 +853,11 @@ def test_base_scenario_is_valid(write):
 def test_stopping_options_without_a_target_halfwidth_are_refused(write, option, value):
     res = invoke("run", write(), option, value, "-o", "x.nc")
     assert_error(res, 2, option, "--target-halfwidth")
+
+
+def test_compare_knows_every_results_extension(write, results_file, in_tmp):
+    (in_tmp / "r.nc4").write_bytes(results_file.read_bytes())
+    res = invoke("compare", "r.nc4", write())  # a results file and a scenario
+    assert_error(res, 2, "not one of each")
+    res = invoke("compare", "r.nc4", results_file, "-q")  # two results files: compared
+    assert res.exit_code == 0, res.stderr

@@ -145,7 +145,10 @@ def test_internal_noise_is_one_more_input():
     assert inside(res.total_order, np.array([0.5, 0.5, 0.5])).all(), res.total_order
 
 
-@pytest.mark.parametrize(("n", "match"), [(100, "power of two"), (32, "≥ 64"), (0, "power of two")])
+@pytest.mark.parametrize(
+    ("n", "match"),
+    [(100, "power of two"), (32, "≥ 64"), (0, "power of two"), (2**36, "use n ≤ 16,777,216")],
+)
 def test_sobol_needs_a_power_of_two(n, match):
     with pytest.raises(AnalysisError, match=match):
         sobol_indices(func=ishigami, dists=[UNIFORM_PI] * 3, n=n, rng=np.random.default_rng(0))

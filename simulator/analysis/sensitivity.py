@@ -56,6 +56,8 @@ from . import AnalysisError
 
 NOISE = "internal noise"
 MIN_SOBOL_N = 64  # fewer base rows make the bootstrap intervals meaningless
+# The design's rows are held in memory, (len(inputs) + 3) of them per base row.
+MAX_SOBOL_ROWS = 2**27
 MIN_RANK_DRAWS = 20
 # Uniforms are kept strictly inside (0, 1), as in simulator.sampling, so ppf stays finite.
 _U_LOW = 2.0**-54
@@ -188,6 +190,12 @@ def sobol_indices(
         raise AnalysisError(
             f"n = {n}: Sobol indices need a power of two ≥ {MIN_SOBOL_N} base rows "
             f"(e.g. {max(MIN_SOBOL_N, 1 << max(int(n).bit_length(), 1))})"
+        )
+    if n * (d + 3) > MAX_SOBOL_ROWS:
+        fit = 1 << ((MAX_SOBOL_ROWS // (d + 3)).bit_length() - 1)
+        raise AnalysisError(
+            f"n = {n}: {n:,} base rows × ({d} inputs + 3) exceed the {MAX_SOBOL_ROWS:,} rows "
+            f"held in memory; use n ≤ {fit:,}"
         )
     if not 0 < confidence < 1:
         raise AnalysisError(f"confidence must lie in (0, 1), got {confidence}")
