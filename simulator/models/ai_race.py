@@ -18,7 +18,7 @@ are multiplicative factors, and the offset ``c_p`` cancels in the min–max resc
 common to every country of a pillar would cancel too, so the model draws none; countries'
 fortunes are correlated through regional shocks instead. Random numbers per draw:
 ``7·62`` drifts, ``62 + 5`` shocks per simulated year and ``2·62`` GPU draws, plus one uniform
-per country with a regulation lever (1 162 normals for a 2030 horizon).
+per country with a regulation lever (1,161 normals for a 2030 horizon).
 """
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ class AiRace(Model):
         self.steps = tuple(range(BASE_YEAR + 1, self.last_year + 1))
         self._setup_gpus(table)
         self._setup_investment()
-        self.levers = {c.iso3: c for c in params.countries}
         self.lever_index = {c.iso3: self.countries.index(c.iso3) for c in params.countries}
 
     # -- construction ----------------------------------------------------------------------
@@ -293,7 +292,7 @@ class _GpuAccount:
 
     def __init__(self, model: AiRace, factors, gens, n: int):
         p = model.params
-        self.model, self.n = model, n
+        self.model = model
         z = gens["gpu_country"].standard_normal((n, 2, model.n_countries))
         coverage = p.coverage.draw(factors, n)[:, None] * np.exp(p.coverage_dispersion * z[:, 0])
         self.base = model.gpu_base_tracked * coverage
@@ -388,14 +387,11 @@ class _Investment:
                 )
                 d["burden_growth"] = r.burden_investment_growth.draw(factors, n)
             self.countries.append((j, lev, d))
-        self.configured = {j for j, _, _ in self.countries}
 
     def step(self, year: int, x: np.ndarray) -> None:
         m = self.model
         # Years of the investment data: every country with two consecutive observations.
         for j, rel in m.investment_history.get(year, ()):
-            if year > m.investment_data_end:
-                break
             self._invest(x, j, np.full(self.n, rel))
         for j, lev, d in self.countries:
             r = lev.regulation

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..engine import ranks_min as competition_ranks
 from ..sampling import StreamFactory, sample_factors
-from .tortoise import BASE_YEAR, competition_ranks, countries, editions, tortoise_2021
+from .tortoise import BASE_YEAR, countries, editions, tortoise_2021
 
 EDITIONS = (2021, 2023, 2024, 2025)
 
@@ -50,27 +51,29 @@ def observed_movements() -> dict[tuple[int, int], tuple[int, float]]:
     return out
 
 
-def simulated_movements(model, factors, rngs, n: int) -> dict[tuple[int, int], float]:
-    """The same statistics from ``n`` simulated draws of ``model`` (years 2023, 2024, 2025)."""
-    years = tuple(model.years)
-    x = model.simulate(factors, rngs, n)["ai_index"]
-    ranks = {y: competition_ranks(x[:, i, :]) for i, y in enumerate(years)}
+def simulated_movements(
+    x: np.ndarray, observed: dict[tuple[int, int], tuple[int, float]]
+) -> dict[tuple[int, int], float]:
+    """The statistics of ``observed`` from simulated index totals ``x`` (draw, 2023–2025,
+    country)."""
+    n = x.shape[0]
+    ranks = {y: competition_ranks(x[:, i, :]) for i, y in enumerate((2023, 2024, 2025))}
     ranks[BASE_YEAR] = np.broadcast_to(competition_ranks(tortoise_2021().totals), (n, x.shape[2]))
     out = {}
-    for (e1, e2), (k, _) in observed_movements().items():
+    for (e1, e2), (k, _) in observed.items():
         top = ranks[e2] <= k
         moves = np.abs(ranks[e2] - ranks[e1]) * top
         out[(e1, e2)] = float(np.mean(moves.sum(axis=1) / top.sum(axis=1)))
     return out
 
 
-def korea_steps(model, factors, rngs, n: int) -> float:
-    """P(Korea moves at most one place in each of 2021→2023→2024→2025), as it did."""
-    x = model.simulate(factors, rngs, n)["ai_index"]
+def korea_steps(x: np.ndarray) -> float:
+    """P(Korea moves at most one place in each of 2021→2023→2024→2025), as it did, from the
+    same simulated totals."""
     j = countries().iso3.index("KOR")
     r = competition_ranks(x)[:, :, j]
     r0 = competition_ranks(tortoise_2021().totals)[j]
-    steps = np.abs(np.diff(np.concatenate([np.full((n, 1), r0), r], axis=1), axis=1))
+    steps = np.abs(np.diff(np.concatenate([np.full((x.shape[0], 1), r0), r], axis=1), axis=1))
     return float(np.mean((steps <= 1).all(axis=1)))
 
 
@@ -101,9 +104,10 @@ def calibrate(
         f = sample_factors(
             sc.factors, sc.correlation, design="mc", seed=seed, block=0, n=draws, block_size=draws
         )
-        sim = simulated_movements(model, f, StreamFactory(seed, 0), draws)
+        x = model.simulate(f, StreamFactory(seed, 0), draws)["ai_index"]  # once per point
+        sim = simulated_movements(x, observed)
         loss = sum(k * (sim[p] - obs) ** 2 for p, (k, obs) in observed.items())
-        sim["KOR ≤ 1 place per edition"] = korea_steps(model, f, StreamFactory(seed, 0), draws)
+        sim["KOR ≤ 1 place per edition"] = korea_steps(x)
         rows.append((loss, vol, dsd, sim))
     return sorted(rows, key=lambda r: r[0])
 

@@ -225,8 +225,8 @@ class _Table:
 
 
 class _Context:
-    def __init__(self, source: str, factors: Mapping[str, Any], countries: tuple[str, ...]):
-        self.source, self.factors, self.countries = source, factors, countries
+    def __init__(self, source: str, factors: Mapping[str, Any]):
+        self.source, self.factors = source, factors
 
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(message, source=self.source, key=key)
@@ -300,7 +300,7 @@ def parse_params(
     countries: tuple[str, ...],
 ) -> AiRaceParams:
     """Validate ``[model]`` of an ``ai_race`` scenario; ``factors`` maps names to Factor objects."""
-    ctx = _Context(source, factors, countries)
+    ctx = _Context(source, factors)
     top = _Table(table, "model", ctx, TOP_KEYS)
 
     offsets = dict(DEFAULT_PILLAR_OFFSETS)

@@ -49,7 +49,6 @@ TALENT, INFRASTRUCTURE, OPERATING_ENVIRONMENT, RESEARCH, DEVELOPMENT, GOVERNMENT
 )
 
 BASE_YEAR = 2021  # the edition of the sub-pillar table
-TRACKED_BASE_YEAR = 2025  # the last column of the tracked-GPU table (31 Oct 2025)
 
 DATA_FILES: tuple[str, ...] = (
     "countries.csv",
@@ -147,12 +146,6 @@ def composite_index(scores: np.ndarray) -> np.ndarray:
     """
     weighted = np.asarray(scores, dtype=float) @ (PILLAR_WEIGHTS / PILLAR_WEIGHTS.sum())
     return minmax_rescale(weighted, axis=-1)
-
-
-def competition_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks along the last axis, 1 = highest; ties share the best rank (as the engine ranks)."""
-    x = np.asarray(x)
-    return 1 + (x[..., None, :] > x[..., :, None]).sum(axis=-1)
 
 
 @functools.cache
