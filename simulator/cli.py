@@ -386,10 +386,11 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     """
     import json
 
-    from .engine import resolve
-    from .engine import run as run_engine
+    from .engine import Accumulator, BlockRunner, fold_blocks, resolve
     from .executors import parse_workers
-    from .render import calibration, calibration_text
+    from .history import HistoryError
+    from .render import backtest_only, calibration, calibration_text
+    from .results import build_dataset
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -398,15 +399,18 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
             f"{scenario}: no [[observations]] to calibrate against; add some (docs/model.md)"
         )
     sc = resolve(sc, draws=draws, seed=seed, keep_draws=False)
+    runner = BlockRunner(sc)
+    acc = Accumulator(runner)
     progress = Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        ds = run_engine(sc, progress=progress, command=_command_line(), workers=n_workers)
+        fold_blocks(acc, workers=n_workers, progress=progress)
     finally:
         progress.close()
-    if fmt == "json":
-        click.echo(json.dumps(calibration(ds), indent=2))
-    else:
-        click.echo(calibration_text(ds))
+    try:
+        c = calibration(build_dataset(runner, acc, elapsed_s=0.0, command=_command_line()))
+    except HistoryError:  # no draw agrees with all of them: the back-test says which fail
+        c = backtest_only(runner, acc)
+    click.echo(json.dumps(c, indent=2) if fmt == "json" else calibration_text(c))
 
 
 @main.command()

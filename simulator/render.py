@@ -253,8 +253,27 @@ def calibration(ds: xr.Dataset) -> dict[str, Any]:
     }
 
 
-def calibration_text(ds: xr.Dataset, *, top: int = 12) -> str:
-    c = calibration(ds)
+def backtest_only(runner, acc) -> dict[str, Any]:
+    """:func:`calibration`'s summary when no draw agrees with every observation (ESS 0): each
+    observation's back-test from the folded sums, and no posterior."""
+    sc, n = runner.scenario, acc.draws_done
+    lik = acc.sums["observation_likelihood"] / n
+    return {
+        "scenario": sc.name,
+        "draws": n,
+        "seed": int(sc.seed),
+        "effective_sample_size": 0.0,
+        "acceptance": 0.0,
+        "observations": [
+            {"observation": o.label, "p_reproduced": float(p), "source": o.source}
+            for o, p in zip(runner.observations, lik, strict=True)
+        ],
+        "factors": [],
+    }
+
+
+def calibration_text(c: dict[str, Any], *, top: int = 12) -> str:
+    """:func:`calibration` (or :func:`backtest_only`) as a text table."""
     out = [
         f"calibration of {c['scenario']} · {c['draws']:,} draws · seed {c['seed']}",
         f"effective sample size {c['effective_sample_size']:,.0f} "
@@ -266,6 +285,12 @@ def calibration_text(ds: xr.Dataset, *, top: int = 12) -> str:
     width = max((len(o["observation"]) for o in c["observations"]), default=10)
     for o in c["observations"]:
         out.append(f"  {o['observation']:<{width}}  {pct(o['p_reproduced']):>8}")
+    if not c["effective_sample_size"]:
+        out += [
+            "",
+            "no draw reproduces every observation jointly: loosen rank_tolerance or score_sd of "
+            "the least reproduced, or drop it",
+        ]
     if c["factors"]:
         out += ["", f"factors the observations pull hardest (top {min(top, len(c['factors']))})"]
         fw = max(len(f["factor"]) for f in c["factors"][:top])
