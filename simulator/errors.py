@@ -8,8 +8,11 @@ usage and configuration errors, 1 for run-time failures), never with a traceback
 from __future__ import annotations
 
 import difflib
+import errno
 import json
+import os
 import re
+import sys
 from collections.abc import Iterable
 
 
@@ -81,3 +84,47 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class BusyError(OutputError):
+    """Another live g3sim process is writing the same output (exit code 1)."""
+
+
+# What an expected OS failure means to a user, and what to do about it.
+_OS_FIXES = {
+    errno.ENOSPC: ("no space left on the device", "free space or write elsewhere"),
+    errno.EDQUOT: ("disk quota exceeded", "free space or raise the quota"),
+    errno.EACCES: ("permission denied", "choose a folder you can write to"),
+    errno.EPERM: ("operation not permitted", "choose a folder you can write to"),
+    errno.EROFS: ("read-only file system", "choose a folder on a writable file system"),
+    errno.ENOENT: ("no such file or directory", "check that the folder exists"),
+    errno.EIO: ("input/output error", "check the disk"),
+}
+
+
+def os_failure(path: object, exc: OSError, *, doing: str) -> OutputError:
+    """One-line :class:`OutputError` for an OS failure while ``doing`` something to ``path``.
+
+    ``"results/x.nc: cannot write results: no space left on the device; free space"``.
+    """
+    what, fix = _OS_FIXES.get(exc.errno, (exc.strerror or type(exc).__name__, "check the path"))
+    err = OutputError(f"{path}: cannot {doing}: {what}; {fix}")
+    err.errno = exc.errno
+    return err
+
+
+def check_encodable(path: object) -> None:
+    """Refuse a path that the file-system encoding cannot represent (NetCDF needs to encode it).
+
+    Under ``LC_ALL=C`` without UTF-8 mode, Python's file-system encoding is ASCII and a path such
+    as ``résumé.nc`` reaches the NetCDF library as text it cannot encode.
+    """
+    encoding = sys.getfilesystemencoding()
+    try:
+        os.fspath(path).encode(encoding)
+    except UnicodeEncodeError:
+        shown = os.fspath(path).encode(encoding, "backslashreplace").decode(encoding)
+        raise OutputError(
+            f"{shown}: this path cannot be encoded in the file-system encoding ({encoding}); "
+            "use an ASCII path, or a UTF-8 locale (e.g. LC_ALL=C.UTF-8)"
+        ) from None

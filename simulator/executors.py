@@ -225,6 +225,20 @@ def _worker_main(conn, toml_text: str | None, source: str, parent_pid: int) -> N
                 conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
+def _how_it_ended(proc) -> str:
+    """``"killed by SIGKILL"`` or ``"exit code 3"`` for a worker whose pipe just closed."""
+    proc.join(timeout=5)  # its pipe closes a moment before it can be reaped
+    code = proc.exitcode
+    if code is None:
+        return "its pipe closed while it still ran"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 def _local_blocks(
     scenario: Scenario, blocks: list[int], workers: int, runner: BlockRunner | None = None
 ) -> Iterator[BlockResult]:
@@ -269,9 +283,8 @@ def _local_blocks(
                 try:
                     status, payload = conn.recv()
                 except (EOFError, OSError):
-                    code = procs[w].exitcode
                     raise WorkerError(
-                        f"a worker process died (exit code {code}); rerun, or use --workers 1"
+                        f"a worker process died ({_how_it_ended(procs[w])})"
                     ) from None
                 busy[w] -= 1
                 if status == "error":

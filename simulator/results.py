@@ -8,6 +8,9 @@ results file is either complete or absent.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import glob
 import numbers
 import os
 import platform
@@ -23,7 +26,9 @@ import xarray as xr
 
 from . import __version__
 from .engine import QUANTILES, Accumulator, BlockRunner
-from .errors import ConfigError, OutputError, ResultsError
+from .errors import ConfigError, OutputError, ResultsError, check_encodable, os_failure
+from .faultpoints import pause_point
+from .locking import output_lock
 from .stats import histogram_quantiles, wilson_interval
 
 FORMAT = "g3sim-results"
@@ -265,6 +270,7 @@ def _encoding(ds: xr.Dataset) -> dict:
 
 def check_writable(path: Path, *, force: bool) -> None:
     """Refuse before a run starts, not after: an existing file or an unwritable folder."""
+    check_encodable(path)
     if path.is_dir():
         raise ConfigError(f"{path} is a directory; name a .nc file with -o, e.g. -o {path}/run.nc")
     if path.exists() and not force:
@@ -276,6 +282,21 @@ def check_writable(path: Path, *, force: bool) -> None:
         raise OutputError(f"{parent} is not a directory; choose another -o path")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{parent}: not writable; choose another -o path")
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove temporary files that a killed write of ``path`` left beside it.
+
+    Call with the output's lock held (:func:`simulator.locking.output_lock`): then no live
+    process is writing them.
+    """
+    for tmp in path.parent.glob(f"{glob.escape(_temp_prefix(path))}*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 class RowSource(Protocol):
@@ -319,60 +340,83 @@ def write_results(
     with 10^7 kept draws is written without holding them in memory. The file is written to a
     temporary name beside ``path``, synced, and renamed into place.
     """
-    import netCDF4
-
     path = Path(path)
     check_writable(path, force=force)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is a normal file
-        summary.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(summary))
-        if per_draw:
-            n = next(iter(per_draw.values()))[1].shape[0]
-            with netCDF4.Dataset(tmp, "a") as nc:
-                nc.set_auto_mask(False)
-                nc.createDimension("draw", n)
-                chunk = (min(n, ROW_CHUNK),)
-                var = nc.createVariable(
-                    "draw", "i8", ("draw",), zlib=True, complevel=4, shuffle=True, chunksizes=chunk
-                )
-                for lo in range(0, n, ROW_CHUNK):
-                    var[lo : lo + ROW_CHUNK] = np.arange(lo, min(n, lo + ROW_CHUNK))
-                for name, (dims, src, attrs) in per_draw.items():
-                    dt = np.dtype(src.dtype).newbyteorder("=")  # netCDF4 wants native order
-                    chunks = chunk + tuple(nc.dimensions[d].size for d in dims[1:])
-                    var = nc.createVariable(
-                        name,
-                        dt,
-                        dims,
-                        zlib=True,
-                        complevel=4,
-                        shuffle=True,
-                        chunksizes=chunks,
-                        fill_value=np.nan if dt.kind == "f" else False,
-                    )
-                    for lo in range(0, n, ROW_CHUNK):
-                        var[lo : lo + ROW_CHUNK] = np.asarray(src[lo : lo + ROW_CHUNK])
-                    var.setncatts(dict(attrs))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write results ({exc.strerror or exc}); free space or choose "
-            "another -o path"
-        ) from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    with output_lock(path):
+        remove_stale_temps(path)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is normal
+            summary.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(summary))
+            if per_draw:
+                _append_per_draw(tmp, per_draw)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except (OSError, RuntimeError) as exc:  # the NetCDF library reports a full disk
+            raise _write_failure(path, exc) from None  # as EACCES or "HDF error"
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
     return path
+
+
+def _write_failure(path: Path, exc: Exception) -> Exception:
+    """The one-line error for a failed results write: a full disk is named as such."""
+    try:
+        st = os.statvfs(path.parent)
+        full = st.f_bavail * st.f_frsize < 4 * 2**20
+    except OSError:
+        full = False
+    if full:
+        exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if isinstance(exc, OSError):
+        return os_failure(path, exc, doing="write results")
+    return exc  # not a file-system failure: a bug, reported as such
+
+
+def _append_per_draw(tmp: str, per_draw: PerDraw) -> None:
+    """Copy per-draw variables into the NetCDF file ``tmp``, ``ROW_CHUNK`` draws at a time."""
+    import netCDF4
+
+    n = next(iter(per_draw.values()))[1].shape[0]
+    with netCDF4.Dataset(tmp, "a") as nc:
+        nc.set_auto_mask(False)
+        nc.createDimension("draw", n)
+        chunk = (min(n, ROW_CHUNK),)
+        var = nc.createVariable(
+            "draw", "i8", ("draw",), zlib=True, complevel=4, shuffle=True, chunksizes=chunk
+        )
+        for lo in range(0, n, ROW_CHUNK):
+            var[lo : lo + ROW_CHUNK] = np.arange(lo, min(n, lo + ROW_CHUNK))
+        for name, (dims, src, attrs) in per_draw.items():
+            dt = np.dtype(src.dtype).newbyteorder("=")  # netCDF4 wants native order
+            chunks = chunk + tuple(nc.dimensions[d].size for d in dims[1:])
+            var = nc.createVariable(
+                name,
+                dt,
+                dims,
+                zlib=True,
+                complevel=4,
+                shuffle=True,
+                chunksizes=chunks,
+                fill_value=np.nan if dt.kind == "f" else False,
+            )
+            for lo in range(0, n, ROW_CHUNK):
+                var[lo : lo + ROW_CHUNK] = np.asarray(src[lo : lo + ROW_CHUNK])
+                pause_point("per-draw-chunk-written")
+            var.setncatts(dict(attrs))
 
 
 def open_results(path: str | os.PathLike) -> xr.Dataset:
     """Open a g3sim results file fully into memory, with a clear error for a bad file."""
     path = Path(path)
+    try:
+        check_encodable(path)
+    except OutputError as exc:
+        raise ResultsError(str(exc)) from None
     if not path.exists():
         raise ResultsError(f"{path}: no such results file; run `g3sim run SCENARIO` first")
     if path.is_dir():
@@ -413,6 +457,17 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             "damaged: re-run the scenario to recreate it"
         )
     version = int(ds.attrs["g3sim_format_version"])
+    if version < 1:
+        raise ResultsError(
+            f"{path}: results format version {version} is not valid (≥ 1); it is damaged: "
+            "re-run the scenario to recreate it"
+        )
+    countries = ds.sizes.get("country", 0)
+    if not 1 <= int(ds.attrs["top_k"]) <= countries:
+        raise ResultsError(
+            f"{path}: top_k = {int(ds.attrs['top_k'])} is outside 1..{countries} (the countries "
+            "in the file); it is damaged: re-run the scenario to recreate it"
+        )
     if version > FORMAT_VERSION:
         raise ResultsError(
             f"{path}: written in results format {version} by a newer g3sim; this g3sim reads "
