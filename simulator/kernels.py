@@ -22,8 +22,26 @@ array's shape, dtype and layout, and every index is clamped before use; a NaN or
 lands in an edge bin and is reported through the return value (the engine then raises a clear
 error), never used as an index.
 
-Compiled code is cached next to this file (``__pycache__``); the first run on a new machine
-compiles it (a few seconds per variant: with or without weights, linear or log bins).
+Where the compiled code is kept: the first run compiles every kernel variant it needs (a few
+seconds each: with or without weights, linear or log bins) and keeps the machine code in numba's
+on-disk cache, in the first of these places that is writable (numba's own order, checked when
+the kernels are decorated, on import: numba creates the folder and writes a temporary file in it,
+and skips a place where either fails):
+
+1. ``$NUMBA_CACHE_DIR``, if set;
+2. ``__pycache__`` next to this file (a normal, writable install);
+3. numba's user cache, ``$XDG_CACHE_HOME/numba`` (default ``~/.cache/numba``) on Linux.
+
+(numba's other places, for IPython cells and zipped modules, do not apply to an installed
+package.)
+
+When none is writable (a read-only install with a read-only or absent HOME: shared installs,
+containers), numba refuses ``cache=True`` with "no locator available"; :func:`_compiled` then
+compiles the kernels in memory instead, for this process only, so every run compiles them again.
+Nothing is written elsewhere: a shared temporary folder is deliberately not used, since another
+user could plant compiled code there. :func:`cache_dir` says which place is used. Cached or
+compiled in memory, the kernels are compiled the same way and give the same results, bit for
+bit (``tests/test_readonly_install.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +56,45 @@ TILE = 1032
 MAX_COUNTRIES = 127
 
 
-@njit(cache=True, nogil=True)
+def _compiled(func):
+    """``njit(nogil=True)``, cached on disk where numba finds a writable place, else in memory.
+
+    Parameters
+    ----------
+    func : function
+        The Python function to compile.
+
+    Returns
+    -------
+    numba.core.registry.CPUDispatcher
+        The compiled function (compiled lazily, on its first call).
+
+    Notes
+    -----
+    numba looks for a cache place when the function is decorated (see the module docstring for
+    the order) and raises ``RuntimeError`` when there is none; any such failure to set up the
+    cache only means compiling in memory, never a failed run.
+    """
+    try:
+        return njit(cache=True, nogil=True)(func)
+    except RuntimeError:  # "cannot cache function …: no locator available"
+        return njit(nogil=True)(func)
+
+
+def cache_dir() -> str | None:
+    """Where the compiled kernels are cached.
+
+    Returns
+    -------
+    str or None
+        The folder of numba's on-disk cache for this module, or None when the kernels are
+        compiled in memory (no writable cache place; see the module docstring).
+    """
+    stats = getattr(_reduce_block, "stats", None)  # None under NUMBA_DISABLE_JIT=1
+    return None if stats is None else stats.cache_path
+
+
+@_compiled
 def _reduce_block(x, hx, w, lo, k, nbins, ranks, counts, hist, s1, s2):  # pragma: no cover
     """The compiled body of :func:`reduce_block`, which checks the arguments.
 
@@ -219,7 +275,7 @@ def _reduce_block(x, hx, w, lo, k, nbins, ranks, counts, hist, s1, s2):  # pragm
     return finite
 
 
-@njit(cache=True, nogil=True)
+@_compiled
 def _scale_shift(z, scale, shift):  # pragma: no cover
     nc = scale.shape[0]
     flat = z.reshape(-1)
