@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from . import __version__
+from ._version import __version__
 from .errors import ResultsError
 from .stats import Z95
 

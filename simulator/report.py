@@ -20,7 +20,7 @@ import matplotlib
 import numpy as np
 import xarray as xr
 
-from . import __version__
+from ._version import __version__
 from .errors import ConfigError, ResultsError
 from .plot_files import figure_bytes, write_atomic
 from .plot_style import country_name, metric_label, metric_units, rank_rows

@@ -24,7 +24,7 @@ import numpy as np
 import scipy
 import xarray as xr
 
-from . import __version__
+from ._version import __version__
 from .engine import QUANTILES, Accumulator, BlockRunner
 from .errors import ConfigError, OutputError, ResultsError, check_encodable, os_failure
 from .faultpoints import pause_point

@@ -25,7 +25,7 @@ import numpy as np
 import scipy
 import xarray as xr
 
-from .. import __version__
+from .._version import __version__
 from ..errors import did_you_mean
 from ..sampling import stream
 from ..scenario import Scenario, scenario_from_dict
