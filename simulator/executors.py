@@ -317,50 +317,49 @@ def _outcome(fut, block: int, watch: _Watch) -> BlockResult:
     """The result of a finished future, or the error it stands for.
 
     A block that raised on a worker raises the same exception here (a :class:`ModelError` stays a
-    ``ModelError``); a cancelled block, or workers that kept dying while running it, mean the
-    cluster was lost: :class:`~simulator.errors.ClusterError`.
+    ``ModelError``); a cancelled block, workers that kept dying while running it, or a cluster
+    lost while its result is fetched raise :class:`~simulator.errors.ClusterError`.
     """
     from distributed import KilledWorker
 
-    if fut.status == "cancelled":
-        status = getattr(watch.client, "status", "closed")
-        if status != "running":
-            raise watch.lost("the connection closed")
+    # The worker that holds the result may die before it is fetched: the fetch then waits for
+    # the block to run again. It runs in a thread, so the cluster is checked meanwhile; it is
+    # never cancelled (distributed would log the cancelled fetch's tasks), and closing the client
+    # ends it.
+    box: dict = {}
+    fetched = threading.Event()
+
+    def fetch():
+        try:
+            box["result"] = fut.result()
+        except BaseException as exc:  # reported below
+            box["error"] = exc
+        finally:
+            fetched.set()
+
+    threading.Thread(target=fetch, name="g3sim-dask-fetch", daemon=True).start()
+    while not fetched.wait(watch.poll):
+        watch.check()
+    if "result" in box:
+        return box["result"]
+    exc = box["error"]
+    if isinstance(exc, G3simError):
+        raise exc  # the block's own error, e.g. a ModelError
+    if isinstance(exc, KilledWorker):
+        raise ClusterError(
+            f"the workers of the Dask cluster at {watch.address} kept dying while running "
+            f"block {block}; check the workers' logs (memory limit?)"
+        ) from None
+    if isinstance(exc, CancelledError) or fut.status == "cancelled":
+        if getattr(watch.client, "status", "closed") != "running":
+            raise watch.lost("the connection closed") from None
         raise ClusterError(
             f"block {block} was cancelled on the Dask cluster at {watch.address}; rerun, and "
             "check that nothing else cancels g3sim's tasks or restarts the cluster"
-        )
+        ) from None
     if fut.status == "error":
-        try:
-            exc = fut.exception(timeout=watch.ask_timeout)
-        except Exception:
-            exc = None
-        if isinstance(exc, KilledWorker):
-            raise ClusterError(
-                f"the workers of the Dask cluster at {watch.address} kept dying while running "
-                f"block {block}; check the workers' logs (memory limit?)"
-            )
-        if exc is not None:
-            raise exc  # the block's own error, e.g. a ModelError
-    # Finished: fetch it; the worker that holds it may die meanwhile, so ask for a bounded time,
-    # a longer one each time (a large result takes a while), checking the cluster in between.
-    wait = watch.poll
-    while True:
-        try:
-            return fut.result(timeout=wait)
-        except G3simError:
-            raise
-        except (TimeoutError, OSError) as exc:  # OSError includes distributed's CommClosedError
-            watch.check()
-            if getattr(watch.client, "status", "closed") != "running":
-                raise watch.lost(_short_reason(exc)) from None
-            wait = min(2 * wait, watch.timeout)
-        except CancelledError:  # distributed's FutureCancelledError: the scheduler went away
-            raise watch.lost("the connection closed") from None
-        except Exception as exc:
-            if fut.status == "error":  # it failed after all: the block's own error
-                raise
-            raise watch.lost(_short_reason(exc)) from None
+        raise exc  # the block's own error: a bug, reported as one
+    raise watch.lost(_short_reason(exc)) from None  # OSError, CommClosedError, TimeoutError ...
 
 
 def _dask_blocks(
