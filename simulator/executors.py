@@ -263,8 +263,10 @@ class _Watch:
         self.client = client
         self.address = address
         self.timeout = timeout
-        self.poll = min(1.0, timeout / 4)
-        self.ask_timeout = min(CONNECT_TIMEOUT, max(self.poll, timeout / 2))
+        # Floors, so that a tiny timeout neither floods the scheduler nor mistakes a scheduler
+        # that answers in a few milliseconds for a lost one.
+        self.poll = min(1.0, max(0.05, timeout / 4))
+        self.ask_timeout = min(CONNECT_TIMEOUT, max(0.5, timeout / 2))
         now = time.monotonic()
         self.answered = now  # the scheduler's last sign of life
         self.had_workers = now  # the last time it had a worker
