@@ -50,6 +50,12 @@ class OutputError(G3simError, OSError):
     exit_code = 1
 
 
+class ClusterError(G3simError):
+    """The Dask cluster was lost during a run: no workers, or no scheduler (exit code 1)."""
+
+    exit_code = 1
+
+
 # Every character that ``str.splitlines`` breaks at or a terminal acts on: C0 and C1 controls
 # (escape sequences included) and the Unicode line and paragraph separators. Tab stays.
 _CONTROLS = {

@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+import logging
+import math
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 import time
 import tomllib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import CancelledError
 from multiprocessing import connection as mp_connection
 
 from .engine import BlockResult, BlockRunner
-from .errors import ConfigError, G3simError
+from .errors import ClusterError, ConfigError, G3simError
 from .scenario import Scenario, scenario_from_dict
 
 _WORKER_RUNNER: BlockRunner | None = None
@@ -124,48 +129,309 @@ def scheduler_address(value: str | None) -> str | None:
     return value
 
 
+CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler and hear its answer
+DEFAULT_CLUSTER_TIMEOUT = 30.0  # seconds without workers, or without the scheduler, during a run
+
+
+def cluster_timeout() -> float:
+    """Seconds a run waits for a Dask cluster without workers or scheduler before it fails.
+
+    ``G3SIM_CLUSTER_TIMEOUT`` (a positive number of seconds) or 30. A cluster whose workers are
+    alive and busy is never timed out: a block may take as long as it takes.
+
+    Raises
+    ------
+    ConfigError
+        If the environment variable is set to anything but a positive number.
+    """
+    text = os.environ.get("G3SIM_CLUSTER_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_CLUSTER_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(
+            f"G3SIM_CLUSTER_TIMEOUT={text!r}: expected a positive number of seconds, e.g. 30; "
+            "fix or unset the variable"
+        )
+    return value
+
+
+# Loggers that report a lost cluster in many lines (tracebacks included) on stderr; a run reports
+# it in one line (ClusterError) instead.
+_NOISY_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextlib.contextmanager
+def _quiet_dask_logs():
+    """A context in which Dask's, Tornado's and asyncio's loggers print nothing (then restored)."""
+    names = {
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.split(".")[0] in _NOISY_LOGGERS
+    } | set(_NOISY_LOGGERS)
+    loggers = [logging.getLogger(name) for name in sorted(names)]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _ask_identity(address: str, timeout: float) -> None:
+    """Connect to the scheduler at ``address`` and ask for its identity, within ``timeout``.
+
+    ``distributed`` bounds the TCP connection but not the handshake that follows, so a listener
+    that accepts and never answers would block ``Client(address, timeout=...)`` for ever.
+    """
+    import asyncio
+
+    from distributed.core import rpc
+
+    async def ask():
+        async with rpc(address, timeout=timeout) as scheduler:
+            return await scheduler.identity(n_workers=0)
+
+    async def bounded():
+        try:
+            return await asyncio.wait_for(ask(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no answer within {timeout:g} s") from None
+
+    asyncio.run(bounded())
+
+
+def _connect(address: str, timeout: float):
+    """A ``distributed.Client`` of the scheduler at ``address``, made within about ``timeout``.
+
+    The connection runs in a daemon thread, so that the caller waits a bounded time even if the
+    scheduler stops answering between the identity probe and the client's own handshake (the
+    thread would then be left behind, blocked, rather than the run).
+
+    Raises
+    ------
+    ConfigError
+        If no Dask scheduler answers at ``address``.
+    """
+    from distributed import Client
+
+    box: dict = {}
+
+    def connect():
+        try:
+            _ask_identity(address, timeout)
+            box["client"] = Client(address, timeout=timeout, set_as_default=False)
+        except BaseException as exc:  # reported by the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="g3sim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(2 * timeout + 2)  # the probe, then the client, each bounded by ``timeout``
+    error = box.get("error")
+    if "client" in box:
+        return box["client"]
+    reason = f"no answer within {timeout:g} s" if error is None else _short_reason(error)
+    raise ConfigError(
+        f"--scheduler {address}: cannot reach a Dask scheduler ({reason}); check the address "
+        "and that the scheduler runs"
+    )
+
+
+def _short_reason(exc: BaseException) -> str:
+    """The first line of an exception's text (or its type), for a one-line message."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    if text.startswith("in <") and ">: " in text:  # CommClosedError: "in <TCP ...>: reason"
+        text = text.split(">: ", 1)[1]
+    return text
+
+
+class _Watch:
+    """Whether a Dask cluster still has a scheduler that answers and workers to run blocks.
+
+    A bounded question to the scheduler (its identity, with the number of workers) whenever no
+    block has finished for ``poll`` seconds; :class:`~simulator.errors.ClusterError` once the
+    scheduler has not answered, or has had no workers, for ``timeout`` seconds.
+    """
+
+    def __init__(self, client, address: str, timeout: float):
+        self.client = client
+        self.address = address
+        self.timeout = timeout
+        # Floors, so that a tiny timeout neither floods the scheduler nor mistakes a scheduler
+        # that answers in a few milliseconds for a lost one.
+        self.poll = min(1.0, max(0.05, timeout / 4))
+        self.ask_timeout = min(CONNECT_TIMEOUT, max(0.5, timeout / 2))
+        now = time.monotonic()
+        self.answered = now  # the scheduler's last sign of life
+        self.had_workers = now  # the last time it had a worker
+
+    def alive(self) -> None:
+        """Note a sign of life: a block finished, so scheduler and a worker were there."""
+        self.answered = self.had_workers = time.monotonic()
+
+    def lost(self, reason: str) -> ClusterError:
+        """The error of a lost scheduler."""
+        return ClusterError(f"lost the Dask scheduler at {self.address}: {reason}")
+
+    def check(self) -> None:
+        """Ask the scheduler how many workers it has; raise if the cluster is gone for too long.
+
+        Raises
+        ------
+        ClusterError
+            If the client is closed, or the scheduler has not answered or has had no workers for
+            ``timeout`` seconds.
+        """
+        status = getattr(self.client, "status", "closed")
+        if status in ("closing", "closed"):
+            raise self.lost("the connection closed")
+        try:
+            info = self.client.sync(
+                self.client.scheduler.identity, n_workers=0, callback_timeout=self.ask_timeout
+            )
+            workers = int(info["n_workers"])
+        except Exception as exc:  # no answer: OSError, TimeoutError, CommClosedError, ...
+            reason = _short_reason(exc)
+            if time.monotonic() - self.answered >= self.timeout:
+                raise self.lost(
+                    f"no answer for {self.timeout:g} s ({reason})"
+                    if status == "running"
+                    else f"the connection closed ({reason})"
+                ) from None
+            return
+        now = self.answered = time.monotonic()
+        if workers > 0:
+            self.had_workers = now
+        elif now - self.had_workers >= self.timeout:
+            raise ClusterError(
+                f"the Dask cluster at {self.address} has had no workers for {self.timeout:g} s; "
+                "start workers (dask worker ADDRESS), or run without --scheduler"
+            )
+
+
+def _outcome(fut, block: int, watch: _Watch) -> BlockResult:
+    """The result of a finished future, or the error it stands for.
+
+    A block that raised on a worker raises the same exception here (a :class:`ModelError` stays a
+    ``ModelError``); a cancelled block, workers that kept dying while running it, or a cluster
+    lost while its result is fetched raise :class:`~simulator.errors.ClusterError`.
+    """
+    from distributed import KilledWorker
+
+    # The worker that holds the result may die before it is fetched: the fetch then waits for
+    # the block to run again. It runs in a thread, so the cluster is checked meanwhile; it is
+    # never cancelled (distributed would log the cancelled fetch's tasks), and closing the client
+    # ends it.
+    box: dict = {}
+    fetched = threading.Event()
+
+    def fetch():
+        try:
+            box["result"] = fut.result()
+        except BaseException as exc:  # reported below
+            box["error"] = exc
+        finally:
+            fetched.set()
+
+    threading.Thread(target=fetch, name="g3sim-dask-fetch", daemon=True).start()
+    while not fetched.wait(watch.poll):
+        watch.check()
+    if "result" in box:
+        return box["result"]
+    exc = box["error"]
+    if isinstance(exc, G3simError):
+        raise exc  # the block's own error, e.g. a ModelError
+    if isinstance(exc, KilledWorker):
+        raise ClusterError(
+            f"the workers of the Dask cluster at {watch.address} kept dying while running "
+            f"block {block}; check the workers' logs (memory limit?)"
+        ) from None
+    if isinstance(exc, CancelledError) or fut.status == "cancelled":
+        if getattr(watch.client, "status", "closed") != "running":
+            raise watch.lost("the connection closed") from None
+        raise ClusterError(
+            f"block {block} was cancelled on the Dask cluster at {watch.address}; rerun, and "
+            "check that nothing else cancels g3sim's tasks or restarts the cluster"
+        ) from None
+    if fut.status == "error":
+        raise exc  # the block's own error: a bug, reported as one
+    raise watch.lost(_short_reason(exc)) from None  # OSError, CommClosedError, TimeoutError ...
+
+
 def _dask_blocks(
     scenario: Scenario, blocks: list[int], address: str, in_flight: int
 ) -> Iterator[BlockResult]:
+    """Run ``blocks`` on the Dask cluster at ``address``, at most ``in_flight`` at a time.
+
+    Nothing here waits without a bound: reaching the scheduler takes at most
+    :data:`CONNECT_TIMEOUT` seconds (a :class:`~simulator.errors.ConfigError` otherwise), and a
+    cluster that has had no workers, or no scheduler, for :func:`cluster_timeout` seconds ends
+    the run with a one-line :class:`~simulator.errors.ClusterError`. Dask's own log messages are
+    silenced meanwhile, so a lost cluster prints no tracebacks.
+    """
     try:
-        from distributed import Client, as_completed
+        import distributed  # noqa: F401
     except ImportError:
         raise ConfigError("--scheduler needs dask.distributed: pip install 'g3sim[dask]'") from None
-    try:
-        client = Client(address, timeout="5s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise ConfigError(
-            f"--scheduler {address}: cannot reach a Dask scheduler ({exc}); check the address "
-            "and that the scheduler runs"
-        ) from None
+    timeout = cluster_timeout()
+    with _quiet_dask_logs():
+        client = _connect(address, CONNECT_TIMEOUT)
+        try:
+            yield from _dask_run(client, scenario, blocks, address, in_flight, timeout)
+        finally:
+            with contextlib.suppress(Exception):
+                client.close(timeout=min(CONNECT_TIMEOUT, timeout))
+
+
+def _dask_run(
+    client, scenario: Scenario, blocks: list[int], address: str, in_flight: int, timeout: float
+) -> Iterator[BlockResult]:
     toml_text, source = scenario.to_toml(), scenario.source
     key = scenario.sha256[:16]
-    pending = []
+    finished: queue.SimpleQueue = queue.SimpleQueue()  # futures, as they finish (or fail)
+    live: dict[str, tuple[object, int]] = {}  # key → (future, block), submitted and not yet taken
+    watch = _Watch(client, address, timeout)
+
+    def submit(b: int) -> None:
+        fut = client.submit(
+            _dask_block, toml_text, source, b, key=f"g3sim-{key}-block-{b}", pure=False
+        )
+        live[fut.key] = (fut, b)
+        fut.add_done_callback(finished.put)
+
+    todo = iter(blocks)
     try:
-        todo = iter(blocks)
-
-        def submit(b):
-            return client.submit(
-                _dask_block, toml_text, source, b, key=f"g3sim-{key}-block-{b}", pure=False
-            )
-
-        for b in todo:
-            pending.append(submit(b))
-            if len(pending) >= in_flight:
-                break
-        done = as_completed(pending, loop=client.loop)
-        for fut in done:
-            result = fut.result()
+        for b in itertools.islice(todo, in_flight):
+            submit(b)
+        while live:
+            try:
+                fut = finished.get(timeout=watch.poll)
+            except queue.Empty:
+                watch.check()
+                continue
+            entry = live.pop(fut.key, None)
+            if entry is None:
+                continue
+            result = _outcome(fut, entry[1], watch)
+            watch.alive()
             fut.release()
             yield result
-            nxt = next(todo, None)
-            if nxt is not None:
-                done.add(submit(nxt))
+            b = next(todo, None)
+            if b is not None:
+                submit(b)
     finally:
-        for fut in pending:
-            if not fut.done():
-                fut.cancel()
-        client.close()
+        # An early stop, an error or a lost cluster: cancel every block still submitted (cancel
+        # only sends a message to the scheduler; it does not wait for an answer).
+        if live and getattr(client, "status", "closed") == "running":
+            with contextlib.suppress(Exception):
+                client.cancel([fut for fut, _ in live.values()])
+        live.clear()
 
 
 def _context():
