@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.checkpoint import checkpoint_dir, load_checkpoint
 from simulator.engine import ModelError, run
 from simulator.errors import ClusterError, ConfigError
 from simulator.executors import DEFAULT_CLUSTER_TIMEOUT, cluster_timeout
@@ -138,6 +139,7 @@ def test_a_cluster_whose_workers_all_die_ends_the_run_with_one_line(cluster, tmp
     line = _assert_one_error_line(err)
     assert code == ClusterError.exit_code == 1
     assert f"the Dask cluster at {address} has had no workers for 3 s" in line
+    _assert_resumable(line, tmp_path / "out.nc")
 
 
 def test_a_killed_scheduler_ends_the_run_with_one_line(cluster, tmp_path):
@@ -152,6 +154,14 @@ def test_a_killed_scheduler_ends_the_run_with_one_line(cluster, tmp_path):
     line = _assert_one_error_line(err)
     assert code == 1
     assert f"lost the Dask scheduler at {address}" in line
+    _assert_resumable(line, tmp_path / "out.nc")
+
+
+def _assert_resumable(line: str, out: Path) -> None:
+    """The run saved a last consistent checkpoint and said how to resume (issue 12)."""
+    assert "checkpoint saved in" in line and line.endswith("--resume"), line
+    meta, _ = load_checkpoint(checkpoint_dir(out))
+    assert f"after {meta['draws_done']:,} of 1,000,000,000 draws" in line, line
 
 
 @pytest.fixture
