@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from simulator.distributions import DISTRIBUTIONS, TAIL_UNIFORMS, make_distribution
 from simulator.errors import ConfigError, short_repr
 from simulator.models import build_model
 from simulator.scenario import apply_overrides, parse_override, scenario_from_dict
+from simulator.scenario.distributions import DISTRIBUTIONS, TAIL_UNIFORMS, make_distribution
 
 from .conftest import FIVE, gaussian_dict
 

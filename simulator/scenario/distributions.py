@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from .errors import ConfigError, did_you_mean, key_part
-from .errors import short_repr as _short
+from ..errors import ConfigError, did_you_mean, key_part
+from ..errors import short_repr as _short
 
 Z95 = stats.norm.ppf(0.95)  # 1.6449: the 95th percentile of the standard normal
 # The most extreme uniforms the samplers pass to ``ppf`` (sampling._U_LOW and _U_HIGH): a

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import tomli_w
 
+from ..errors import ConfigError, did_you_mean, key_part
+from ..errors import short_repr as _short
 from .distributions import finite_number, make_distribution
-from .errors import ConfigError, did_you_mean, key_part
-from .errors import short_repr as _short
 
 DESIGNS = ("mc", "lhs", "sobol")
 DEFAULT_BLOCK_SIZE = 2**14
@@ -600,7 +600,7 @@ def scenario_from_dict(
 
 
 def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str, str]) -> Scenario:
-    from .models import MODELS  # late import: models import this module's types
+    from ..models import MODELS  # late import: models import this module's types
 
     data = copy.deepcopy(dict(data))
     data.pop("extends", None)
