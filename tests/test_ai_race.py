@@ -12,8 +12,8 @@ import pytest
 from simulator.errors import ConfigError
 from simulator.models import build_model
 from simulator.models.ai_race import AiRace
-from simulator.models.ai_race_calibration import observed_movements
-from simulator.models.tortoise import composite_index, read_table, tortoise_2021
+from simulator.models.ai_race.calibration import observed_movements
+from simulator.models.ai_race.tortoise import composite_index, read_table, tortoise_2021
 from simulator.sampling import Streams, sample_factors
 from simulator.scenario import load_scenario
 
@@ -93,7 +93,7 @@ def test_same_seed_same_draws_and_growing_draws_keep_a_prefix():
 def test_the_draws_do_not_depend_on_the_internal_chunk_size(monkeypatch, chunk):
     """CHUNK is a cache-size tuning knob: each component's generator hands out consecutive rows,
     so any chunking gives the numbers of one whole-block array."""
-    import simulator.models.ai_race as ai_race
+    import simulator.models.ai_race.model as ai_race
 
     sc = load_scenario(BASELINE)
     _, want = simulate(sc, n=1100, seed=6)

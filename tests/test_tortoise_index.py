@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator.engine import ranks_min
-from simulator.models.tortoise import (
+from simulator.models.ai_race.tortoise import (
     PILLAR_WEIGHTS,
     composite_index,
     countries,

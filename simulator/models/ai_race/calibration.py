@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..engine import ranks_min as competition_ranks
-from ..sampling import StreamFactory, sample_factors
+from ...engine import ranks_min as competition_ranks
+from ...sampling import StreamFactory, sample_factors
 from .tortoise import BASE_YEAR, countries, editions, tortoise_2021
 
 EDITIONS = (2021, 2023, 2024, 2025)
@@ -86,8 +86,8 @@ def calibrate(
     seed: int = 1,
 ) -> list[tuple[float, float, float, dict]]:
     """Grid search; returns ``(loss, volatility, drift_sd, statistics)`` sorted by loss."""
-    from ..models import build_model
-    from ..scenario import load_scenario
+    from ...scenario import load_scenario
+    from .. import build_model
 
     observed = observed_movements()
     rows = []
