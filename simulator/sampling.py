@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 from scipy.interpolate import CubicHermiteSpline
 from scipy.stats import qmc
 
@@ -154,8 +154,6 @@ def _table_key(dist) -> tuple | None:
 
 @functools.lru_cache(maxsize=512)
 def _tabulated_ppf(key: tuple) -> Callable[[np.ndarray], np.ndarray] | None:
-    from scipy import stats
-
     name, args, kwds = key
     dist = getattr(stats, name)(*args, **dict(kwds))
     t = np.linspace(-_T_MAX, _T_MAX, TABLE_NODES)
