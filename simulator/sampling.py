@@ -31,10 +31,11 @@ from scipy.interpolate import CubicHermiteSpline
 from scipy.stats import qmc
 
 from .scenario import Correlation, Factor
+from .scenario.distributions import TAIL_UNIFORMS
 
-# Uniforms are kept strictly inside (0, 1) so that ppf never returns ±inf.
-_U_LOW = 2.0**-54
-_U_HIGH = 1.0 - 2.0**-53
+# Uniforms are kept strictly inside (0, 1) so that ppf never returns ±inf; every distribution is
+# checked to be finite there when a scenario is read.
+_U_LOW, _U_HIGH = TAIL_UNIFORMS
 
 
 def stable_hash(name: str) -> int:

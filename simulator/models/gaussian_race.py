@@ -25,10 +25,9 @@ from scipy import integrate, stats
 
 from ..errors import ConfigError, did_you_mean, key_part
 from ..errors import short_repr as _short
-from ..scenario.distributions import finite_number
+from ..scenario.distributions import MAX_MAGNITUDE, finite_number
 from .base import Bins, Model
 
-MAX_MAGNITUDE = 1e100  # |mean|, sd: squared and summed over 10^10 draws, still finite
 BINS = 2000
 
 

@@ -28,7 +28,7 @@ from ..errors import ConfigError, did_you_mean, key_part
 from ..errors import short_repr as _short
 
 Z_P95 = stats.norm.ppf(0.95)  # 1.6449: the 95th percentile of the standard normal (one-sided)
-# The most extreme uniforms the samplers pass to ``ppf`` (sampling._U_LOW and _U_HIGH): a
+# The most extreme uniforms the samplers pass to ``ppf`` (sampling uses these bounds): a
 # distribution must give finite values there, or a run would produce inf or nan.
 TAIL_UNIFORMS = (2.0**-54, 1.0 - 2.0**-53)
 # The largest magnitude a factor may reach: its draws are squared and summed (moments over up to
