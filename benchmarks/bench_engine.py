@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.engine import n_blocks, resolve, run
-from simulator.sampling import StreamFactory
+from simulator.sampling import Streams
 from simulator.scenario import load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def bench_gaussian(n_countries: int, draws: int, repeat: int) -> dict:
     def rng_only():
         for b in range(n_blocks(sc)):
             n = min(sc.block_size, sc.draws - b * sc.block_size)
-            StreamFactory(sc.seed, b)("scores").standard_normal((n, 1, n_countries))
+            Streams(sc.seed, b).child("model")("scores").standard_normal((n, 1, n_countries))
 
     t0 = time.perf_counter()
     run(sc)  # the first run loads (or, on a new machine, compiles) the kernels: not timed

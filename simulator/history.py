@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from .distributions import finite_number
 from .engine import focus_ranks
 from .errors import ConfigError, G3simError, did_you_mean
 from .scenario import MAX_YEAR, MIN_YEAR
+from .scenario.distributions import finite_number
 
 OBSERVATION_KEYS = (
     "year",

@@ -5,7 +5,8 @@ The randomness contract (docs/reproducibility.md):
 * One integer seed per run. Draws are grouped in fixed-size *blocks* (``scenario.block_size``,
   2^14 by default). Every (stream name, block) pair has its own generator,
   ``PCG64(SeedSequence(seed, spawn_key=(stable_hash(name), block)))``.
-* Factor ``x`` draws from stream ``factor:x``; a model component ``c`` from ``model:c``.
+* Factor ``x`` draws from stream ``factor:x``; a model component ``c`` from ``model:c``
+  (:class:`Streams` is that naming: ``Streams(seed, block).child("model")("c")``).
   Hence: the same seed gives the same draws whatever the number of workers or the order in which
   blocks run; growing ``draws`` keeps the earlier draws (the last, partial block is a prefix of
   the full one, because every generator fills arrays draw-major); adding an uncorrelated factor
@@ -22,17 +23,19 @@ import functools
 import hashlib
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 from scipy.interpolate import CubicHermiteSpline
 from scipy.stats import qmc
 
 from .scenario import Correlation, Factor
+from .scenario.distributions import TAIL_UNIFORMS
 
-# Uniforms are kept strictly inside (0, 1) so that ppf never returns ±inf.
-_U_LOW = 2.0**-54
-_U_HIGH = 1.0 - 2.0**-53
+# Uniforms are kept strictly inside (0, 1) so that ppf never returns ±inf; every distribution is
+# checked to be finite there when a scenario is read.
+_U_LOW, _U_HIGH = TAIL_UNIFORMS
 
 
 def stable_hash(name: str) -> int:
@@ -41,21 +44,42 @@ def stable_hash(name: str) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
-def stream(seed: int, name: str, block: int) -> np.random.Generator:
-    """The generator for stream ``name`` in block ``block`` of a run seeded with ``seed``."""
-    ss = np.random.SeedSequence(seed, spawn_key=(stable_hash(name), block))
-    return np.random.Generator(np.random.PCG64(ss))
+@dataclass(frozen=True)
+class Streams:
+    """The named random streams of one block of a run seeded with ``seed``.
 
+    ``streams(name)`` is the generator of stream ``prefix + name``:
+    ``PCG64(SeedSequence(seed, spawn_key=(stable_hash(prefix + name), block)))``, so every
+    (name, block) pair has its own generator. ``streams.child("model")`` are the streams named
+    ``model:…`` — what a model receives as ``rngs`` (``rngs("shocks")`` is stream
+    ``model:shocks``); factors draw from ``child("factor")``, designs from ``child("design")``.
+    """
 
-class StreamFactory:
-    """Hands a model its named generators for one block: ``rngs("shocks")``."""
+    seed: int
+    block: int = 0
+    prefix: str = ""
 
-    def __init__(self, seed: int, block: int):
-        self.seed = seed
-        self.block = block
+    def child(self, name: str) -> Streams:
+        """The streams named ``name:…`` under this one (same seed and block)."""
+        return Streams(self.seed, self.block, f"{self.prefix}{name}:")
 
     def __call__(self, name: str) -> np.random.Generator:
-        return stream(self.seed, f"model:{name}", self.block)
+        """The generator of stream ``prefix + name`` in this block."""
+        key = (stable_hash(self.prefix + name), self.block)
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key))
+        )
+
+
+def stream(seed: int, name: str, block: int) -> np.random.Generator:
+    """``Streams(seed, block)(name)``; kept for simulator.analysis until it uses Streams."""
+    return Streams(seed, block)(name)
+
+
+def StreamFactory(seed: int, block: int) -> Streams:
+    """``Streams(seed, block).child("model")``: a model's ``rngs``; kept for simulator.engine
+    until it builds :class:`Streams` itself."""
+    return Streams(seed, block).child("model")
 
 
 def unit_draws(
@@ -65,18 +89,21 @@ def unit_draws(
     d = len(names)
     if d == 0:
         return np.empty((n, 0))
+    streams = Streams(seed, block)
     if design == "mc":
         u = np.empty((n, d))
+        factor = streams.child("factor")
         for j, name in enumerate(names):
-            u[:, j] = stream(seed, f"factor:{name}", block).random(n)
+            u[:, j] = factor(name).random(n)
         u += _U_LOW  # random() gives multiples of 2**-53 in [0, 1): shift half a step up
         np.minimum(u, _U_HIGH, out=u)  # 1 - 2**-53 + 2**-54 rounds to 1.0
         return u
     if design == "lhs":
-        engine = qmc.LatinHypercube(d, rng=stream(seed, "design:lhs", block))
+        engine = qmc.LatinHypercube(d, rng=streams.child("design")("lhs"))
         u = engine.random(n)
     elif design == "sobol":
-        engine = qmc.Sobol(d, scramble=True, rng=stream(seed, "design:sobol", 0))
+        # one sequence over all blocks: block 0's stream, fast-forwarded to this block
+        engine = qmc.Sobol(d, scramble=True, rng=Streams(seed).child("design")("sobol"))
         if block:
             engine.fast_forward(block * block_size)
         u = engine.random(n)
@@ -128,8 +155,6 @@ def _table_key(dist) -> tuple | None:
 
 @functools.lru_cache(maxsize=512)
 def _tabulated_ppf(key: tuple) -> Callable[[np.ndarray], np.ndarray] | None:
-    from scipy import stats
-
     name, args, kwds = key
     dist = getattr(stats, name)(*args, **dict(kwds))
     t = np.linspace(-_T_MAX, _T_MAX, TABLE_NODES)

@@ -12,9 +12,9 @@ import pytest
 from simulator.errors import ConfigError
 from simulator.models import build_model
 from simulator.models.ai_race import AiRace
-from simulator.models.ai_race_calibration import observed_movements
-from simulator.models.tortoise import composite_index, read_table, tortoise_2021
-from simulator.sampling import StreamFactory, sample_factors
+from simulator.models.ai_race.calibration import observed_movements
+from simulator.models.ai_race.tortoise import composite_index, read_table, tortoise_2021
+from simulator.sampling import Streams, sample_factors
 from simulator.scenario import load_scenario
 
 from .conftest import CONFIGS
@@ -42,7 +42,7 @@ def simulate(scenario, n=300, seed=1, block=0):
         n=n,
         block_size=16384,
     )
-    return model, model.simulate(f, StreamFactory(seed, block), n)
+    return model, model.simulate(f, Streams(seed, block).child("model"), n)
 
 
 def ranks_of(x, j):
@@ -93,7 +93,7 @@ def test_same_seed_same_draws_and_growing_draws_keep_a_prefix():
 def test_the_draws_do_not_depend_on_the_internal_chunk_size(monkeypatch, chunk):
     """CHUNK is a cache-size tuning knob: each component's generator hands out consecutive rows,
     so any chunking gives the numbers of one whole-block array."""
-    import simulator.models.ai_race as ai_race
+    import simulator.models.ai_race.model as ai_race
 
     sc = load_scenario(BASELINE)
     _, want = simulate(sc, n=1100, seed=6)
@@ -161,7 +161,7 @@ def test_extreme_but_valid_values_stay_finite_to_2100(pick):
     f["gpu_organic_growth"][:] = 5.0 if pick == "high" else -5.0
     f["kor_investment_growth"][:] = 1e6 if pick == "high" else -1e6  # clipped by the guard
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        out = model.simulate(f, StreamFactory(3, 0), 64)
+        out = model.simulate(f, Streams(3, 0).child("model"), 64)
     for x in out.values():
         assert np.isfinite(x).all()
     assert out["gpu_stock"].max() <= 1e12

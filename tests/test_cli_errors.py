@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 from simulator import __version__
 from simulator.cli import main
-from simulator.distributions import DISTRIBUTIONS
 from simulator.results import open_results
+from simulator.scenario.distributions import DISTRIBUTIONS
 
 from .conftest import FIVE, gaussian_dict
 

@@ -14,12 +14,11 @@ from simulator.analysis.discovery import binomial_upper_tail, prim
 from simulator.analysis.runs import discover
 from simulator.cli import main
 from simulator.engine import run
-from simulator.models import MODELS
 from simulator.results import save
 from simulator.scenario import scenario_from_dict
 
 from .conftest import FIVE, gaussian_scenario
-from .toy_models import LinearRace, linear_dict
+from .toy_models import LinearRace, linear_dict, register_model
 
 
 def synthetic(seed: int = 2026, n: int = 10_000):
@@ -132,7 +131,7 @@ def test_prim_refuses_bad_input(kw, message):
 
 @pytest.fixture
 def linear_race(monkeypatch):
-    monkeypatch.setitem(MODELS, "linear_race", LinearRace)
+    register_model(monkeypatch, "linear_race", LinearRace)
 
 
 def test_gaussian_race_result_has_no_box():

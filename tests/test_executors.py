@@ -8,12 +8,11 @@ import xarray as xr
 from simulator.engine import run
 from simulator.errors import ConfigError
 from simulator.executors import parse_workers
-from simulator.models import MODELS
 from simulator.models.base import Bins
 from simulator.scenario import scenario_from_dict
 
 from .conftest import FIVE, gaussian_scenario, strip_timing
-from .toy_models import LinearRace, linear_dict
+from .toy_models import LinearRace, linear_dict, register_model
 
 
 @pytest.mark.parametrize("keep", [True, False])
@@ -62,7 +61,7 @@ def test_blocks_run_with_one_blas_thread_and_the_setting_is_restored(monkeypatch
     cores, and threaded BLAS sums may depend on the thread count."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    monkeypatch.setitem(MODELS, "linear_race", _BlasProbe)
+    register_model(monkeypatch, "linear_race", _BlasProbe)
     sc = scenario_from_dict(linear_dict(draws=3000, block_size=1000))
     with threadpool_limits(limits=2, user_api="blas"):  # as on a machine with 2+ cores
         ds = run(sc, workers=workers)

@@ -23,12 +23,11 @@ from simulator.engine import (
     run,
 )
 from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
-from simulator.models import MODELS
 from simulator.models.base import Bins
 from simulator.scenario import scenario_from_dict
 
 from .conftest import gaussian_dict
-from .toy_models import LinearRace, linear_dict
+from .toy_models import LinearRace, linear_dict, register_model
 
 
 def reference(x, bins: Bins, w=None):
@@ -235,7 +234,7 @@ class _Poisoned(LinearRace):
 
 @pytest.fixture
 def poisoned(monkeypatch):
-    monkeypatch.setitem(MODELS, "linear_race", _Poisoned)
+    register_model(monkeypatch, "linear_race", _Poisoned)
     return _Poisoned
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.distributions import DISTRIBUTIONS, make_distribution
 from simulator.engine import run
-from simulator.sampling import sample_factors, stable_hash, stream, unit_draws
+from simulator.sampling import Streams, sample_factors, stable_hash, unit_draws
+from simulator.scenario.distributions import DISTRIBUTIONS, make_distribution
 
 from .conftest import FIVE, gaussian_scenario
 
@@ -35,7 +35,7 @@ def test_sampled_mean_matches_distribution_mean(name):
     """Inverse-CDF draws have the distribution's mean within 4.5 standard errors."""
     dist = make_distribution(SPECS[name])
     n = 50_000
-    u = stream(1, f"test:{name}", 0).random(n) + 2.0**-54
+    u = Streams(1, 0)(f"test:{name}").random(n) + 2.0**-54
     x = dist.ppf(u)
     assert np.isfinite(x).all()
     se = dist.std() / np.sqrt(n)
@@ -57,7 +57,7 @@ def test_p5_p95_shorthand_hits_its_percentiles(family):
 def test_discrete_frequencies_match_probabilities():
     dist = make_distribution(SPECS["discrete"])
     n = 40_000
-    x = dist.ppf(stream(2, "d", 0).random(n) + 2.0**-54)
+    x = dist.ppf(Streams(2, 0)("d").random(n) + 2.0**-54)
     for v, p in [(10, 0.2), (-2, 0.5), (7.5, 0.3)]:
         assert abs((x == v).mean() - p) <= 4.5 * np.sqrt(p * (1 - p) / n)
 
@@ -73,10 +73,26 @@ def test_stable_hash_is_stable():
 
 
 def test_streams_differ_by_name_and_block():
-    a = stream(1, "x", 0).random(4)
-    assert not np.array_equal(a, stream(1, "y", 0).random(4))
-    assert not np.array_equal(a, stream(1, "x", 1).random(4))
-    np.testing.assert_array_equal(a, stream(1, "x", 0).random(4))
+    a = Streams(1, 0)("x").random(4)
+    assert not np.array_equal(a, Streams(1, 0)("y").random(4))
+    assert not np.array_equal(a, Streams(1, 1)("x").random(4))
+    np.testing.assert_array_equal(a, Streams(1, 0)("x").random(4))
+
+
+def test_streams_keep_the_documented_spawn_keys():
+    # docs/reproducibility.md: PCG64(SeedSequence(seed, spawn_key=(stable_hash(name), block)));
+    # a child's prefix is part of the hashed name, so rngs("shocks") is stream "model:shocks".
+    def raw(seed, name, block):
+        ss = np.random.SeedSequence(seed, spawn_key=(stable_hash(name), block))
+        return np.random.Generator(np.random.PCG64(ss)).random(8)
+
+    rngs = Streams(7, 3).child("model")
+    assert rngs.block == 3
+    np.testing.assert_array_equal(rngs("shocks").random(8), raw(7, "model:shocks", 3))
+    nested = Streams(7, 2).child("sensitivity:noise1").child("model")
+    np.testing.assert_array_equal(nested("x").random(8), raw(7, "sensitivity:noise1:model:x", 2))
+    u = unit_draws("mc", ["alpha"], seed=7, block=3, n=8, block_size=8)
+    np.testing.assert_array_equal(u[:, 0], raw(7, "factor:alpha", 3) + 2.0**-54)
 
 
 @pytest.mark.parametrize("design", ["lhs", "sobol"])
@@ -163,6 +179,6 @@ def test_tabulated_ppf_agrees_with_the_exact_ppf(spec):
     dist = make_distribution(spec)
     assert _table_key(dist) is not None  # the table is what is tested
     u = np.concatenate(
-        [stream(4, "tab", 0).random(20_000) + 2.0**-54, [2.0**-54, 1e-12, 1e-9, 0.5, 1 - 2.0**-53]]
+        [Streams(4, 0)("tab").random(20_000) + 2.0**-54, [2.0**-54, 1e-12, 1e-9, 0.5, 1 - 2.0**-53]]
     )
     np.testing.assert_allclose(ppf(dist, u), dist.ppf(u), rtol=0, atol=1e-8 * dist.std())

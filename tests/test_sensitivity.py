@@ -22,14 +22,13 @@ from simulator.analysis.sensitivity import (
 )
 from simulator.cli import main
 from simulator.engine import run
-from simulator.models import MODELS
 from simulator.results import save
-from simulator.sampling import stream
+from simulator.sampling import Streams
 from simulator.scenario import scenario_from_dict
 from simulator.stats import Z95
 
 from .conftest import FIVE, TIMING_ATTRS, gaussian_scenario
-from .toy_models import LinearRace, linear_dict
+from .toy_models import LinearRace, linear_dict, register_model
 
 UNIFORM_PI = stats.uniform(-np.pi, 2 * np.pi)
 # Ishigami (a = 7, b = 0.1): analytic indices (Ishigami & Homma 1990; Sobol' & Levitan 1999).
@@ -60,7 +59,7 @@ def within(cell, var: str, truth) -> bool:
 
 @pytest.fixture
 def linear_race(monkeypatch):
-    monkeypatch.setitem(MODELS, "linear_race", LinearRace)
+    register_model(monkeypatch, "linear_race", LinearRace)
 
 
 @pytest.fixture
@@ -124,7 +123,7 @@ def test_subset_of_inputs_and_names():
 def _noisy(x, *, noise):
     """Y = X1 + X2·ε with ε ~ N(0, 1) from a stream keyed by the noise label (common random
     numbers: column i sees the same ε for the same label)."""
-    eps = stream(99, f"test-noise:{noise}", 0).standard_normal(x.shape[1])
+    eps = Streams(99, 0)(f"test-noise:{noise}").standard_normal(x.shape[1])
     return x[0] + x[1] * eps
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from simulator.engine import ranks_min
-from simulator.models.tortoise import (
+from simulator.models.ai_race.calibration import competition_ranks
+from simulator.models.ai_race.tortoise import (
     PILLAR_WEIGHTS,
     composite_index,
     countries,
@@ -34,6 +35,13 @@ def test_ranks_match_the_published_table():
     np.testing.assert_array_equal(ours, published)
     assert np.array_equal(published, np.arange(1, 63))  # the file is in rank order, no ties
     assert table.countries[:7] == ("USA", "CHN", "GBR", "CAN", "ISR", "SGP", "KOR")
+
+
+def test_calibration_ranks_as_the_engine_does():
+    # The calibration keeps its own copy of the rank definition (models do not import the engine).
+    x = np.random.default_rng(0).integers(0, 4, size=(50, 3, 7)).astype(float)  # many ties
+    np.testing.assert_array_equal(competition_ranks(x), ranks_min(x))
+    np.testing.assert_array_equal(competition_ranks(x[0, 0]), ranks_min(x[0, 0]))
 
 
 def test_weights_and_rescaling():

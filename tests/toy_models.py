@@ -17,7 +17,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from simulator.models import MODELS
 from simulator.models.base import Bins, Model
+from simulator.scenario import schema
 
 
 class LinearRace(Model):
@@ -101,3 +103,12 @@ def linear_dict(*, draws=4000, seed=3, factors=None, shifts=None, correlation=No
     if correlation:
         d["correlation"] = correlation
     return d
+
+
+def register_model(monkeypatch, name: str, cls: type[Model]) -> None:
+    """Register a test model for one test: in the model registry, and among the model names a
+    scenario may give (``simulator.scenario.schema.MODEL_NAMES``, which the scenario layer checks
+    without importing the registry)."""
+    monkeypatch.setitem(MODELS, name, cls)
+    if name not in schema.MODEL_NAMES:
+        monkeypatch.setattr(schema, "MODEL_NAMES", (*schema.MODEL_NAMES, name))

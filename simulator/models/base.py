@@ -15,14 +15,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import ConfigError, did_you_mean
-
-if TYPE_CHECKING:
-    from ..scenario import Scenario
+from ..scenario import Scenario
 
 # Memory guards, checked when a model is built (so `g3sim validate` refuses what cannot run):
 MAX_BLOCK_VALUES = 2**27  # scores of one block and metric, plus its factor draws (1 GiB)

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import integrate, stats
 
-from ..distributions import finite_number
 from ..errors import ConfigError, did_you_mean, key_part
 from ..errors import short_repr as _short
+from ..scenario.distributions import MAX_MAGNITUDE, finite_number
 from .base import Bins, Model
 
-MAX_MAGNITUDE = 1e100  # |mean|, sd: squared and summed over 10^10 draws, still finite
 BINS = 2000
 
 
@@ -71,52 +70,14 @@ class GaussianRace(Model):
                 source=src,
                 key="model.countries",
             )
-        means, sds = [], []
-        for code, spec in table.items():
-            key = f"model.countries.{key_part(code)}"
-            if not isinstance(spec, Mapping):
-                raise ConfigError(
-                    f"must be a table {{ mean = ..., sd = ... }}, got {_short(spec)}",
-                    source=src,
-                    key=key,
-                )
-            bad = sorted(set(spec) - {"mean", "sd"})
-            if bad:
-                raise ConfigError(
-                    f"unknown key{did_you_mean(bad[0], ['mean', 'sd'])}; "
-                    "a country takes mean and sd",
-                    source=src,
-                    key=f"{key}.{key_part(bad[0])}",
-                )
-            for p in ("mean", "sd"):
-                v = spec.get(p)
-                if v is None:
-                    raise ConfigError(f"missing '{p}'; add {p} = <number>", source=src, key=key)
-                if not finite_number(v):
-                    raise ConfigError(
-                        f"must be a finite number, got {_short(v)}", source=src, key=f"{key}.{p}"
-                    )
-                if abs(v) > MAX_MAGNITUDE:
-                    raise ConfigError(
-                        f"{v:g} is too large to simulate safely; rescale the scores",
-                        source=src,
-                        key=f"{key}.{p}",
-                    )
-            if not spec["sd"] > 0:
-                raise ConfigError(
-                    f"sd must be > 0, got {spec['sd']!r}; use a positive spread",
-                    source=src,
-                    key=f"{key}.sd",
-                )
-            means.append(float(spec["mean"]))
-            sds.append(float(spec["sd"]))
+        means_sds = [_read_country(code, spec, src) for code, spec in table.items()]
         countries = tuple(table)
         cls.check_focus(scenario, countries)
         cls.check_factors(scenario)
         cls.check_size(scenario, len(countries), BINS)
         return cls(
-            np.array(means),
-            np.array(sds),
+            np.array([mean for mean, _ in means_sds]),
+            np.array([sd for _, sd in means_sds]),
             countries=countries,
             country_names=countries,
             years=scenario.years,
@@ -141,7 +102,7 @@ class GaussianRace(Model):
         rngs: Callable[[str], np.random.Generator],
         n: int,
     ) -> dict[str, np.ndarray]:
-        from ..kernels import scale_shift
+        from ..kernels import scale_shift  # heavy: numba kernels (load cost)
 
         z = rngs("scores").standard_normal((n, len(self.years), len(self.countries)))
         scale_shift(z, self.sds, self.means)  # z * sd + mean, in one pass
@@ -150,6 +111,45 @@ class GaussianRace(Model):
     def exact(self) -> np.ndarray:
         """Closed-form P(focus rank = r), r = 1..C (the same every year)."""
         return exact_rank_distribution(self.means, self.sds, self.focus_index)
+
+
+def _read_country(code: str, spec: Any, src: str) -> tuple[float, float]:
+    """``(mean, sd)`` of one ``[model.countries]`` entry, validated."""
+    key = f"model.countries.{key_part(code)}"
+    if not isinstance(spec, Mapping):
+        raise ConfigError(
+            f"must be a table {{ mean = ..., sd = ... }}, got {_short(spec)}",
+            source=src,
+            key=key,
+        )
+    bad = sorted(set(spec) - {"mean", "sd"})
+    if bad:
+        raise ConfigError(
+            f"unknown key{did_you_mean(bad[0], ['mean', 'sd'])}; a country takes mean and sd",
+            source=src,
+            key=f"{key}.{key_part(bad[0])}",
+        )
+    for p in ("mean", "sd"):
+        v = spec.get(p)
+        if v is None:
+            raise ConfigError(f"missing '{p}'; add {p} = <number>", source=src, key=key)
+        if not finite_number(v):
+            raise ConfigError(
+                f"must be a finite number, got {_short(v)}", source=src, key=f"{key}.{p}"
+            )
+        if abs(v) > MAX_MAGNITUDE:
+            raise ConfigError(
+                f"{v:g} is too large to simulate safely; rescale the scores",
+                source=src,
+                key=f"{key}.{p}",
+            )
+    if not spec["sd"] > 0:
+        raise ConfigError(
+            f"sd must be > 0, got {spec['sd']!r}; use a positive spread",
+            source=src,
+            key=f"{key}.sd",
+        )
+    return float(spec["mean"]), float(spec["sd"])
 
 
 def poisson_binomial(p: np.ndarray) -> np.ndarray:

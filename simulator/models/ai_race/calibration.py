@@ -7,24 +7,33 @@ top K. The model's statistic is computed the same way on simulated ranks (its ow
 among its 62 countries), averaged over draws, and the defaults minimise the K-weighted squared
 error over a grid. Run it with::
 
-    python -m simulator.models.ai_race_calibration configs/baseline.toml
+    .venv/bin/python docs/calibrate_ai_race.py configs/baseline.toml
 
 docs/model.md ("Calibration") records the result.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
-from ..engine import ranks_min as competition_ranks
-from ..sampling import StreamFactory, sample_factors
+from ...sampling import Streams, sample_factors
+from ...scenario import load_scenario
+from .. import build_model
 from .tortoise import BASE_YEAR, countries, editions, tortoise_2021
 
 EDITIONS = (2021, 2023, 2024, 2025)
+
+
+def competition_ranks(x: np.ndarray) -> np.ndarray:
+    """Competition ranks along the last axis: ``1 + #{j : x_j > x_i}`` (ties share the best).
+
+    The engine's reference definition (``simulator.engine.ranks_min``), restated here so that a
+    model does not import the engine; tests/test_tortoise_index.py checks that they agree.
+    """
+    return 1 + (x[..., None, :] > x[..., :, None]).sum(axis=-1, dtype=np.int16)
 
 
 def published_ranks() -> dict[int, dict[str, int]]:
@@ -86,9 +95,6 @@ def calibrate(
     seed: int = 1,
 ) -> list[tuple[float, float, float, dict]]:
     """Grid search; returns ``(loss, volatility, drift_sd, statistics)`` sorted by loss."""
-    from ..models import build_model
-    from ..scenario import load_scenario
-
     observed = observed_movements()
     rows = []
     for vol, dsd in itertools.product(volatilities, drift_sds):
@@ -104,37 +110,9 @@ def calibrate(
         f = sample_factors(
             sc.factors, sc.correlation, design="mc", seed=seed, block=0, n=draws, block_size=draws
         )
-        x = model.simulate(f, StreamFactory(seed, 0), draws)["ai_index"]  # once per point
+        x = model.simulate(f, Streams(seed, 0).child("model"), draws)["ai_index"]  # once per point
         sim = simulated_movements(x, observed)
         loss = sum(k * (sim[p] - obs) ** 2 for p, (k, obs) in observed.items())
         sim["KOR ≤ 1 place per edition"] = korea_steps(x)
         rows.append((loss, vol, dsd, sim))
     return sorted(rows, key=lambda r: r[0])
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenario", help="an ai_race scenario file, e.g. configs/baseline.toml")
-    ap.add_argument("--draws", type=int, default=4096)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--volatility", type=float, nargs="+", default=[0.01, 0.015, 0.02, 0.025, 0.03])
-    ap.add_argument("--drift-sd", type=float, nargs="+", default=[0.0, 0.005, 0.01, 0.015, 0.02])
-    args = ap.parse_args(argv)
-    print(
-        "observed: "
-        + ", ".join(
-            f"{a}→{b} (top {k}): {v:.2f}" for (a, b), (k, v) in observed_movements().items()
-        )
-    )
-    for loss, vol, dsd, sim in calibrate(
-        args.scenario, args.volatility, args.drift_sd, draws=args.draws, seed=args.seed
-    )[:10]:
-        stats = ", ".join(
-            f"{a}→{b}: {v:.2f}" if isinstance(a, int) else f"{a}: {v:.2f}"
-            for (a, b), v in ((k if isinstance(k, tuple) else (k, None), v) for k, v in sim.items())
-        )
-        print(f"loss {loss:7.3f}  volatility {vol:<6g} drift_sd {dsd:<6g} {stats}")
-
-
-if __name__ == "__main__":
-    main()

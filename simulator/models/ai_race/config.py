@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..distributions import finite_number
-from ..errors import ConfigError, did_you_mean
+from ...errors import ConfigError, did_you_mean
+from ...scenario.distributions import finite_number
 from .tortoise import PILLARS
 
 # Defaults: the values of configs/baseline.toml (docs/model.md gives their sources).

@@ -29,8 +29,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError
-from .ai_race_config import (
+from ...errors import ConfigError
+from ..base import Bins, Model
+from .config import (
     GROWTH_LIMIT,
     LAST_DATA_YEAR,
     MAX_YEAR,
@@ -39,7 +40,6 @@ from .ai_race_config import (
     CountryLevers,
     parse_params,
 )
-from .base import Bins, Model
 from .tortoise import (
     BASE_YEAR,
     COMMERCIAL,

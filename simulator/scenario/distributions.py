@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from .errors import ConfigError, did_you_mean, key_part
-from .errors import short_repr as _short
+from ..errors import ConfigError, did_you_mean, key_part
+from ..errors import short_repr as _short
 
-Z95 = stats.norm.ppf(0.95)  # 1.6449: the 95th percentile of the standard normal
-# The most extreme uniforms the samplers pass to ``ppf`` (sampling._U_LOW and _U_HIGH): a
+Z_P95 = stats.norm.ppf(0.95)  # 1.6449: the 95th percentile of the standard normal (one-sided)
+# The most extreme uniforms the samplers pass to ``ppf`` (sampling uses these bounds): a
 # distribution must give finite values there, or a run would produce inf or nan.
 TAIL_UNIFORMS = (2.0**-54, 1.0 - 2.0**-53)
 # The largest magnitude a factor may reach: its draws are squared and summed (moments over up to
@@ -225,7 +225,7 @@ def _normal(s: _Spec):
     if q is not None:
         if s.has("mean") or s.has("sd"):
             raise s.error("give either mean and sd, or p5 and p95, not both")
-        mean, sd = (q[0] + q[1]) / 2, (q[1] - q[0]) / (2 * Z95)
+        mean, sd = (q[0] + q[1]) / 2, (q[1] - q[0]) / (2 * Z_P95)
     else:
         mean, sd = s.number("mean"), s.number("sd")
     if not sd > 0:
@@ -241,7 +241,7 @@ def _lognormal(s: _Spec):
         if not q[0] > 0:
             raise s.error(f"lognormal needs p5 > 0, got p5 = {q[0]:g}", "p5")
         mu = (math.log(q[0]) + math.log(q[1])) / 2
-        sigma = (math.log(q[1]) - math.log(q[0])) / (2 * Z95)
+        sigma = (math.log(q[1]) - math.log(q[0])) / (2 * Z_P95)
     else:
         if s.has("median") and s.has("mu"):
             raise s.error("give mu (the mean of the log) or median, not both")
