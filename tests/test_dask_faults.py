@@ -275,13 +275,12 @@ def test_a_model_error_on_a_worker_stays_a_model_error(monkeypatch):
     """The block's own error is not mistaken for a lost cluster (workers in this process, so
     that the poisoned toy model registered here is the one they run)."""
     from simulator.engine import resolve
-    from simulator.models import MODELS
     from simulator.scenario import scenario_from_dict
 
     from .test_kernels import _Poisoned
-    from .toy_models import linear_dict
+    from .toy_models import linear_dict, register_model
 
-    monkeypatch.setitem(MODELS, "linear_race", _Poisoned)
+    register_model(monkeypatch, "linear_race", _Poisoned)
     monkeypatch.setattr(_Poisoned, "poison", float("nan"))
     d = linear_dict(draws=3 * 1000, block_size=1000)
     d["observations"] = [{"country": "CHN", "year": 2029, "rank_range": [1, 3]}]
