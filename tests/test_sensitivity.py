@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from scipy import integrate, stats
 
 import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
-from simulator.analysis import AnalysisError
 from simulator.analysis.runs import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.analysis.sensitivity import (
     NOISE,
@@ -22,6 +21,7 @@ from simulator.analysis.sensitivity import (
 )
 from simulator.cli import main
 from simulator.engine import run
+from simulator.errors import AnalysisError
 from simulator.models import MODELS
 from simulator.results import save
 from simulator.sampling import stream

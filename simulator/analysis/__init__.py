@@ -14,13 +14,6 @@ noise, the Dataset's variables and the PRIM box-selection rule.
 
 from __future__ import annotations
 
-from ..errors import G3simError
-
-
-class AnalysisError(G3simError, ValueError):
-    """An analysis cannot run on this input (no per-draw data, too few draws ...): exit code 2."""
-
-    exit_code = 2
-
+from ..errors import AnalysisError
 
 __all__ = ["AnalysisError"]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from . import AnalysisError
+from ..errors import AnalysisError
 
 MIN_PRIM_DRAWS = 100
 MIN_POSITIVES = 5

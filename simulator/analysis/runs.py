@@ -26,10 +26,9 @@ import scipy
 import xarray as xr
 
 from .._version import __version__
-from ..errors import did_you_mean
+from ..errors import AnalysisError, did_you_mean
 from ..sampling import stream
 from ..scenario import Scenario, scenario_from_dict
-from . import AnalysisError
 from .discovery import PrimResult, prim
 from .sensitivity import NOISE, SobolIndices, rank_sensitivity, sobol_indices
 

@@ -52,7 +52,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from . import AnalysisError
+from ..errors import AnalysisError
 
 NOISE = "internal noise"
 MIN_SOBOL_N = 64  # fewer base rows make the bootstrap intervals meaningless
