@@ -447,7 +447,7 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
       g3sim compare configs/baseline.toml configs/regulatory-reform.toml -n 50000 --seed 1
       g3sim compare results/baseline.nc results/full-delivery.nc --format json
     """
-    from .compare import compare_results
+    from .analysis.comparison import compare_results
     from .engine import resolve
     from .engine import run as run_engine
     from .executors import parse_workers

@@ -99,7 +99,7 @@ def sensitivity(
     standardised rank regression coefficients, weighted by history matching if the run was.
     """
     from .analysis.report import sensitivity_json, sensitivity_text, sensitivity_warnings
-    from .analysis.runs import (
+    from .analysis.sensitivity_study import (
         rank_sensitivity_of_result,
         scenario_of_result,
         sobol_sensitivity,
@@ -201,7 +201,7 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     prints the chosen box, its coverage and density, and the peeling trajectory.
     """
     from .analysis.report import discovery_json, discovery_text
-    from .analysis.runs import discover as run_discover
+    from .analysis.sensitivity_study import discover as run_discover
     from .results import open_results
 
     if not is_result_path(result):

@@ -13,8 +13,8 @@ import xarray as xr
 from click.testing import CliRunner
 
 from simulator import plot_analysis, plot_files, plots
+from simulator.analysis.comparison import compare_results
 from simulator.cli import main
-from simulator.compare import compare_results
 from simulator.engine import run
 from simulator.errors import ConfigError, ResultsError
 

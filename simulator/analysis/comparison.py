@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ._version import __version__
-from .errors import ResultsError
-from .stats import Z95
+from .._version import __version__
+from ..errors import ResultsError
+from ..stats import Z95
 
 PAIRING_ATTRS = ("seed", "draws", "design", "block_size")
 
