@@ -89,6 +89,12 @@ class Progress:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
 
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def load_scenario_noting(path, overrides=()):
     """Load a scenario and print its warnings (e.g. ``extends`` leaving its folder) on stderr."""
@@ -386,31 +392,22 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     """
     import json
 
-    from .engine import Accumulator, BlockRunner, fold_blocks, resolve
+    from .analysis.calibration import calibrate as run_calibration
     from .executors import parse_workers
-    from .history import HistoryError
-    from .render import backtest_only, calibration, calibration_text
-    from .results import build_dataset
+    from .render import calibration_text
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
-    if not sc.observations:
-        raise ConfigError(
-            f"{scenario}: no [[observations]] to calibrate against; add some (docs/model.md)"
+    with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
+        c = run_calibration(
+            sc,
+            draws=draws,
+            seed=seed,
+            workers=n_workers,
+            progress=progress,
+            command=_command_line(),
         )
-    sc = resolve(sc, draws=draws, seed=seed, keep_draws=False)
-    runner = BlockRunner(sc)
-    acc = Accumulator(runner)
-    progress = Progress(enabled=not quiet and sys.stderr.isatty())
-    try:
-        fold_blocks(acc, workers=n_workers, progress=progress)
-    finally:
-        progress.close()
-    try:
-        c = calibration(build_dataset(runner, acc, elapsed_s=0.0, command=_command_line()))
-    except HistoryError:  # no draw agrees with all of them: the back-test says which fail
-        c = backtest_only(runner, acc)
-    click.echo(json.dumps(c, indent=2) if fmt == "json" else calibration_text(c))
+    click.echo(json.dumps(c.to_dict(), indent=2) if fmt == "json" else calibration_text(c))
 
 
 @main.command()
@@ -448,8 +445,7 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
       g3sim compare results/baseline.nc results/full-delivery.nc --format json
     """
     from .analysis.comparison import compare_results
-    from .engine import resolve
-    from .engine import run as run_engine
+    from .analysis.comparison_study import compare_scenarios
     from .executors import parse_workers
     from .render import comparison_csv, comparison_json, comparison_text
     from .results import check_writable, open_results, save
@@ -464,29 +460,21 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     if kinds == {True}:
         if draws is not None or seed is not None:
             raise ConfigError("-n/--seed apply to scenario files; results files ran already")
-        ds_a, ds_b = open_results(a), open_results(b)
+        cmp = compare_results(open_results(a), open_results(b))
     else:
         n_workers = parse_workers(workers)
         sa = load_scenario_noting(a)
-        sa = resolve(sa, draws=draws, seed=seed, keep_draws=True)
-        sb = resolve(load_scenario_noting(b), draws=sa.draws, seed=sa.seed, keep_draws=True)
-        runs = []
-        for sc in (sa, sb):
-            progress = Progress(enabled=not quiet and sys.stderr.isatty())
-            try:
-                runs.append(
-                    run_engine(
-                        sc,
-                        progress=progress,
-                        command=_command_line(),
-                        workers=n_workers,
-                        history=history,
-                    )
-                )
-            finally:
-                progress.close()
-        ds_a, ds_b = runs
-    cmp = compare_results(ds_a, ds_b)
+        sb = load_scenario_noting(b)
+        cmp = compare_scenarios(
+            sa,
+            sb,
+            draws=draws,
+            seed=seed,
+            workers=n_workers,
+            history=history,
+            progress=lambda: Progress(enabled=not quiet and sys.stderr.isatty()),
+            command=_command_line(),
+        )
     render = {"table": comparison_text, "json": comparison_json, "csv": comparison_csv}[fmt]
     click.echo(render(cmp).rstrip("\n"))
     if output is not None:

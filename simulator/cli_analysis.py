@@ -23,7 +23,7 @@ from .cli import (
 )
 from .errors import ConfigError
 
-DEFAULT_SOBOL_N = 4096
+DEFAULT_SOBOL_N = 4096  # = analysis.sensitivity_study.DEFAULT_SOBOL_N (CLI start-up stays light)
 
 EPILOG_SENSITIVITY = """\b
 Examples:
@@ -101,9 +101,9 @@ def sensitivity(
     from .analysis.report import sensitivity_json, sensitivity_text, sensitivity_warnings
     from .analysis.sensitivity_study import (
         rank_sensitivity_of_result,
-        scenario_of_result,
         sobol_sensitivity,
     )
+    from .analysis.targets import scenario_of_result
     from .results import check_writable, open_results, save
 
     if output is not None:
@@ -130,20 +130,12 @@ def sensitivity(
         )
         seeded = True
     else:
-        from .engine import fresh_seed
-        from .scenario import apply_overrides, scenario_from_dict
-
         if is_result_path(target):
-            sc = scenario_of_result(open_results(target), target)
-            if overrides:
-                data = apply_overrides(dict(sc.data), overrides)
-                sc = scenario_from_dict(data, source=sc.source)
+            sc = scenario_of_result(open_results(target), target, overrides)
         else:
             sc = load_scenario_noting(target, overrides)
         seeded = seed is not None or sc.seed is not None
-        seed = seed if seed is not None else sc.seed if sc.seed is not None else fresh_seed()
-        progress = Progress(enabled=not quiet and sys.stderr.isatty())
-        try:
+        with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
             ds = sobol_sensitivity(
                 sc,
                 n=draws or DEFAULT_SOBOL_N,
@@ -154,8 +146,7 @@ def sensitivity(
                 progress=progress,
                 command=_command_line(),
             )
-        finally:
-            progress.close()
+        seed = int(ds.attrs["seed"])
     for line in sensitivity_warnings(ds):
         click.echo(f"g3sim: warning: {line}", err=True)
     click.echo(sensitivity_json(ds) if fmt == "json" else sensitivity_text(ds))
@@ -200,8 +191,8 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     draws where the focus rank ≤ k, weighted if the run was conditioned on observations), and
     prints the chosen box, its coverage and density, and the peeling trajectory.
     """
+    from .analysis.discovery_study import discover as run_discover
     from .analysis.report import discovery_json, discovery_text
-    from .analysis.sensitivity_study import discover as run_discover
     from .results import open_results
 
     if not is_result_path(result):

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .analysis.calibration import Calibration
+
 
 def pct(p: float) -> str:
     """A probability as a percentage with sensible precision."""
@@ -209,99 +211,36 @@ def to_csv(ds: xr.Dataset, *, country: str | None = None, year: int | None = Non
     return buf.getvalue()
 
 
-def calibration(ds: xr.Dataset) -> dict[str, Any]:
-    """Back-test and prior → posterior summary of a conditioned run, as plain data."""
-    a = ds.attrs
-    draws = int(a["draws"])
-    ess = float(ds["effective_sample_size"])
-    obs = []
-    if "observation" in ds.dims:
-        for i in range(ds.sizes["observation"]):
-            obs.append(
-                {
-                    "observation": str(ds["observation_label"].values[i]),
-                    "p_reproduced": float(ds["observation_probability"].values[i]),
-                    "source": str(ds["observation_source"].values[i]),
-                }
-            )
-    factors = []
-    if "factor_posterior_mean" in ds:
-        for name in ds["factor"].values:
-            f = ds.sel(factor=name)
-            prior_sd = float(f["factor_prior_sd"])
-            shift = float(f["factor_posterior_mean"] - f["factor_prior_mean"])
-            factors.append(
-                {
-                    "factor": str(name),
-                    "prior_mean": float(f["factor_prior_mean"]),
-                    "prior_sd": prior_sd,
-                    "posterior_mean": float(f["factor_posterior_mean"]),
-                    "posterior_sd": float(f["factor_posterior_sd"]),
-                    "shift_in_prior_sd": shift / prior_sd if prior_sd > 0 else 0.0,
-                    "sd_ratio": float(f["factor_posterior_sd"]) / prior_sd if prior_sd > 0 else 1.0,
-                }
-            )
-        factors.sort(key=lambda r: -abs(r["shift_in_prior_sd"]))
-    return {
-        "scenario": a["scenario_name"],
-        "draws": draws,
-        "seed": int(a["seed"]),
-        "effective_sample_size": ess,
-        "acceptance": ess / draws if draws else 0.0,
-        "observations": obs,
-        "factors": factors,
-    }
-
-
-def backtest_only(runner, acc) -> dict[str, Any]:
-    """:func:`calibration`'s summary when no draw agrees with every observation (ESS 0): each
-    observation's back-test from the folded sums, and no posterior."""
-    sc, n = runner.scenario, acc.draws_done
-    lik = acc.sums["observation_likelihood"] / n
-    return {
-        "scenario": sc.name,
-        "draws": n,
-        "seed": int(sc.seed),
-        "effective_sample_size": 0.0,
-        "acceptance": 0.0,
-        "observations": [
-            {"observation": o.label, "p_reproduced": float(p), "source": o.source}
-            for o, p in zip(runner.observations, lik, strict=True)
-        ],
-        "factors": [],
-    }
-
-
-def calibration_text(c: dict[str, Any], *, top: int = 12) -> str:
-    """:func:`calibration` (or :func:`backtest_only`) as a text table."""
+def calibration_text(c: Calibration, *, top: int = 12) -> str:
+    """A :class:`~simulator.analysis.calibration.Calibration` as a text table."""
     out = [
-        f"calibration of {c['scenario']} · {c['draws']:,} draws · seed {c['seed']}",
-        f"effective sample size {c['effective_sample_size']:,.0f} "
-        f"({c['acceptance']:.2%} of the draws; "
-        f"conditioned on {len(c['observations'])} observations)",
+        f"calibration of {c.scenario} · {c.draws:,} draws · seed {c.seed}",
+        f"effective sample size {c.effective_sample_size:,.0f} "
+        f"({c.acceptance:.2%} of the draws; "
+        f"conditioned on {len(c.observations)} observations)",
         "",
         "back-test: how often the unconditioned model reproduces each observation",
     ]
-    width = max((len(o["observation"]) for o in c["observations"]), default=10)
-    for o in c["observations"]:
-        out.append(f"  {o['observation']:<{width}}  {pct(o['p_reproduced']):>8}")
-    if not c["effective_sample_size"]:
+    width = max((len(o.observation) for o in c.observations), default=10)
+    for o in c.observations:
+        out.append(f"  {o.observation:<{width}}  {pct(o.p_reproduced):>8}")
+    if not c.effective_sample_size:
         out += [
             "",
             "no draw reproduces every observation jointly: loosen rank_tolerance or score_sd of "
             "the least reproduced, or drop it",
         ]
-    if c["factors"]:
-        out += ["", f"factors the observations pull hardest (top {min(top, len(c['factors']))})"]
-        fw = max(len(f["factor"]) for f in c["factors"][:top])
+    if c.factors:
+        out += ["", f"factors the observations pull hardest (top {min(top, len(c.factors))})"]
+        fw = max(len(f.factor) for f in c.factors[:top])
         out.append(
             f"  {'factor':<{fw}}  {'prior mean':>11} {'posterior':>11} {'shift/sd':>9} "
             f"{'sd ratio':>9}"
         )
-        for f in c["factors"][:top]:
+        for f in c.factors[:top]:
             out.append(
-                f"  {f['factor']:<{fw}}  {f['prior_mean']:>11.4g} {f['posterior_mean']:>11.4g} "
-                f"{f['shift_in_prior_sd']:>+9.2f} {f['sd_ratio']:>9.2f}"
+                f"  {f.factor:<{fw}}  {f.prior_mean:>11.4g} {f.posterior_mean:>11.4g} "
+                f"{f.shift_in_prior_sd:>+9.2f} {f.sd_ratio:>9.2f}"
             )
     return "\n".join(out)
 

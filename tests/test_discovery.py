@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
 from simulator.analysis.discovery import binomial_upper_tail, prim
-from simulator.analysis.sensitivity_study import discover
+from simulator.analysis.discovery_study import discover
 from simulator.cli import main
 from simulator.engine import run
 from simulator.errors import AnalysisError
