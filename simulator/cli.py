@@ -248,8 +248,8 @@ def run(
     from .checkpoint import run_to_file
     from .executors import parse_workers, scheduler_address
     from .history import ess_warning
-    from .render import headline
     from .results import default_path
+    from .views.run import headline
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -304,8 +304,8 @@ def inspect(result, year, country, fmt):
       g3sim inspect results/baseline.nc
       g3sim inspect results/baseline.nc --year 2030 --country JPN --format json
     """
-    from .render import details, to_csv, to_json
     from .results import open_results
+    from .views.run import details, to_csv, to_json
 
     ds = open_results(result)
     if year is not None and year not in ds["year"].values:
@@ -394,7 +394,7 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
 
     from .analysis.calibration import calibrate as run_calibration
     from .executors import parse_workers
-    from .render import calibration_text
+    from .views.run import calibration_text
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -447,8 +447,8 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     from .analysis.comparison import compare_results
     from .analysis.comparison_study import compare_scenarios
     from .executors import parse_workers
-    from .render import comparison_csv, comparison_json, comparison_text
     from .results import check_writable, open_results, save
+    from .views.run import comparison_csv, comparison_json, comparison_text
 
     kinds = {is_result_path(p) for p in (a, b)}
     if len(kinds) != 1:

@@ -98,13 +98,13 @@ def sensitivity(
     --method rank reads a saved RESULT's per-draw data: Spearman rank correlations and
     standardised rank regression coefficients, weighted by history matching if the run was.
     """
-    from .analysis.report import sensitivity_json, sensitivity_text, sensitivity_warnings
     from .analysis.sensitivity_study import (
         rank_sensitivity_of_result,
         sobol_sensitivity,
     )
     from .analysis.targets import scenario_of_result
     from .results import check_writable, open_results, save
+    from .views.sensitivity import sensitivity_json, sensitivity_text, sensitivity_warnings
 
     if output is not None:
         check_writable(output, force=force)
@@ -192,8 +192,8 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     prints the chosen box, its coverage and density, and the peeling trajectory.
     """
     from .analysis.discovery_study import discover as run_discover
-    from .analysis.report import discovery_json, discovery_text
     from .results import open_results
+    from .views.sensitivity import discovery_json, discovery_text
 
     if not is_result_path(result):
         raise ConfigError(

@@ -1,7 +1,7 @@
 """``g3sim plot`` and ``g3sim report``: figures and a self-contained HTML report of a result.
 
 The commands join the ``g3sim`` group when this module is imported (cli.py imports it last).
-They parse and call the Python API (:mod:`simulator.plots`, :mod:`simulator.report`) only.
+They parse and call the Python API (:mod:`simulator.plots`, :mod:`simulator.views.html`) only.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def report(result, output):
     in any browser and can be mailed as one file.
     """
     from .plot_files import open_for_plot
-    from .report import default_report_path, write_report
+    from .views.html import default_report_path, write_report
 
     ds = open_for_plot(result)  # first: a missing file or a folder is the error to report
     out = output or default_report_path(result)

@@ -12,7 +12,6 @@
 * :mod:`.discovery_study` — PRIM on a result's per-draw data (:class:`Discovery`).
 * :mod:`.comparison_study` — two scenarios run on common random numbers and compared.
 * :mod:`.calibration` — back-testing a scenario against its observations.
-* :mod:`.report` — text and JSON views (used by the CLI; no computation).
 
 docs/analysis.md describes the methods, what the indices mean given the model's internal
 noise, the Dataset's variables and the PRIM box-selection rule.

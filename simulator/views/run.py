@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .analysis.calibration import Calibration
+from ..analysis.calibration import Calibration
 
 
 def pct(p: float) -> str:

@@ -20,12 +20,12 @@ import matplotlib
 import numpy as np
 import xarray as xr
 
-from ._version import __version__
-from .errors import ConfigError, ResultsError
-from .plot_files import figure_bytes, write_atomic
-from .plot_style import country_name, metric_label, metric_units, rank_rows
-from .plots import KINDS, available_kinds, plot
-from .render import interval, pct
+from .._version import __version__
+from ..errors import ConfigError, ResultsError
+from ..plot_files import figure_bytes, write_atomic
+from ..plot_style import country_name, metric_label, metric_units, rank_rows
+from ..plots import KINDS, available_kinds, plot
+from .run import interval, pct
 
 REPORT_DPI = 100
 FACTOR_KEYS = ("dist", "units", "description", "source")

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .discovery_study import Discovery
-from .sensitivity import NOISE
+from ..analysis.discovery_study import Discovery
+from ..analysis.sensitivity import NOISE
 
 
 def _num(x: Any) -> float | None:
