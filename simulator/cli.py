@@ -394,7 +394,7 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
 
     from .analysis.calibration import calibrate as run_calibration
     from .executors import parse_workers
-    from .views.run import calibration_text
+    from .views.calibration import calibration_text
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -448,7 +448,7 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     from .analysis.comparison_study import compare_scenarios
     from .executors import parse_workers
     from .results import check_writable, open_results, save
-    from .views.run import comparison_csv, comparison_json, comparison_text
+    from .views.comparison import comparison_csv, comparison_json, comparison_text
 
     kinds = {is_result_path(p) for p in (a, b)}
     if len(kinds) != 1:

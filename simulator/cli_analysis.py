@@ -193,7 +193,7 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     """
     from .analysis.discovery_study import discover as run_discover
     from .results import open_results
-    from .views.sensitivity import discovery_json, discovery_text
+    from .views.discovery import discovery_json, discovery_text
 
     if not is_result_path(result):
         raise ConfigError(

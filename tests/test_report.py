@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from simulator import plots
 from simulator.cli import main
 from simulator.results import open_results
+from simulator.views.format import interval
 from simulator.views.html import distribution_text, report_html
-from simulator.views.run import interval
 
 from .plot_data import PNG_MAGIC, baseline_result, gauss_result
 

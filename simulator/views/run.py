@@ -5,28 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ..analysis.calibration import Calibration
-
-
-def pct(p: float) -> str:
-    """A probability as a percentage with sensible precision."""
-    if math.isnan(p):
-        return "n/a"
-    if p == 0 or p == 1:
-        return f"{p * 100:.0f}%"
-    if p < 0.001 or p > 0.999:
-        return f"{p * 100:.3f}%"
-    return f"{p * 100:.1f}%"
-
-
-def interval(p: float, lo: float, hi: float) -> str:
-    return f"{pct(p)} [{pct(lo).rstrip('%')}, {pct(hi)}]"
+from .format import finite_or_none, interval, percent
 
 
 def _country_label(ds: xr.Dataset, country: str) -> str:
@@ -95,9 +78,9 @@ def details(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
         out.append(f"  {'year':<6}{head}{tail}")
         for y in sel["year"].values:
             p = sel["rank_probability"].sel(metric=m, year=y).values
-            row = "".join(f"{pct(float(v)):>7}" for v in p[:show])
+            row = "".join(f"{percent(float(v)):>7}" for v in p[:show])
             if nrank > show:
-                row += f"{pct(float(p[show:].sum())):>7}"
+                row += f"{percent(float(p[show:].sum())):>7}"
             out.append(f"  {int(y):<6}{row}")
         qs = sel["value_quantile"].sel(metric=m)
         qhead = "".join(f"{'q' + format(q * 100, 'g'):>12}" for q in ds["quantile"].values)
@@ -125,10 +108,13 @@ def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
     sel = _select(ds, year).sel(country=country)
     years = [int(y) for y in sel["year"].values]
     metrics = [str(m) for m in ds["metric"].values]
+    f = finite_or_none
 
-    def f(x: Any) -> float | None:
-        v = float(x)
-        return v if math.isfinite(v) else None
+    def per_cell(cell) -> dict:  # metric → year → cell(metric, year)
+        return {m: {str(y): cell(m, y) for y in years} for m in metrics}
+
+    def labelled(labels, values) -> dict:
+        return {label: f(v) for label, v in zip(labels, values, strict=True)}
 
     doc = {
         "scenario": a["scenario_name"],
@@ -140,45 +126,25 @@ def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
         "country": country,
         "top_k": int(a["top_k"]),
         "effective_sample_size": f(ds["effective_sample_size"]),
-        "p_top": {
-            m: {
-                str(y): {
-                    "p": f(sel["p_top"].sel(metric=m, year=y)),
-                    "lower": f(sel["p_top_lower"].sel(metric=m, year=y)),
-                    "upper": f(sel["p_top_upper"].sel(metric=m, year=y)),
-                }
-                for y in years
+        "p_top": per_cell(
+            lambda m, y: {
+                "p": f(sel["p_top"].sel(metric=m, year=y)),
+                "lower": f(sel["p_top_lower"].sel(metric=m, year=y)),
+                "upper": f(sel["p_top_upper"].sel(metric=m, year=y)),
             }
-            for m in metrics
-        },
-        "rank_distribution": {
-            m: {
-                str(y): {
-                    str(int(r)): f(p)
-                    for r, p in zip(
-                        ds["rank"].values,
-                        sel["rank_probability"].sel(metric=m, year=y).values,
-                        strict=True,
-                    )
-                }
-                for y in years
-            }
-            for m in metrics
-        },
-        "quantiles": {
-            m: {
-                str(y): {
-                    format(q, "g"): f(v)
-                    for q, v in zip(
-                        ds["quantile"].values,
-                        sel["value_quantile"].sel(metric=m, year=y).values,
-                        strict=True,
-                    )
-                }
-                for y in years
-            }
-            for m in metrics
-        },
+        ),
+        "rank_distribution": per_cell(
+            lambda m, y: labelled(
+                [str(int(r)) for r in ds["rank"].values],
+                sel["rank_probability"].sel(metric=m, year=y).values,
+            )
+        ),
+        "quantiles": per_cell(
+            lambda m, y: labelled(
+                [format(q, "g") for q in ds["quantile"].values],
+                sel["value_quantile"].sel(metric=m, year=y).values,
+            )
+        ),
         "created_utc": a["created_utc"],
         "elapsed_s": f(a["elapsed_s"]),
         "simulator_version": a["simulator_version"],
@@ -211,40 +177,6 @@ def to_csv(ds: xr.Dataset, *, country: str | None = None, year: int | None = Non
     return buf.getvalue()
 
 
-def calibration_text(c: Calibration, *, top: int = 12) -> str:
-    """A :class:`~simulator.analysis.calibration.Calibration` as a text table."""
-    out = [
-        f"calibration of {c.scenario} · {c.draws:,} draws · seed {c.seed}",
-        f"effective sample size {c.effective_sample_size:,.0f} "
-        f"({c.acceptance:.2%} of the draws; "
-        f"conditioned on {len(c.observations)} observations)",
-        "",
-        "back-test: how often the unconditioned model reproduces each observation",
-    ]
-    width = max((len(o.observation) for o in c.observations), default=10)
-    for o in c.observations:
-        out.append(f"  {o.observation:<{width}}  {pct(o.p_reproduced):>8}")
-    if not c.effective_sample_size:
-        out += [
-            "",
-            "no draw reproduces every observation jointly: loosen rank_tolerance or score_sd of "
-            "the least reproduced, or drop it",
-        ]
-    if c.factors:
-        out += ["", f"factors the observations pull hardest (top {min(top, len(c.factors))})"]
-        fw = max(len(f.factor) for f in c.factors[:top])
-        out.append(
-            f"  {'factor':<{fw}}  {'prior mean':>11} {'posterior':>11} {'shift/sd':>9} "
-            f"{'sd ratio':>9}"
-        )
-        for f in c.factors[:top]:
-            out.append(
-                f"  {f.factor:<{fw}}  {f.prior_mean:>11.4g} {f.posterior_mean:>11.4g} "
-                f"{f.shift_in_prior_sd:>+9.2f} {f.sd_ratio:>9.2f}"
-            )
-    return "\n".join(out)
-
-
 def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
     """The stopping reason and the last few points of the convergence trace."""
     a = ds.attrs
@@ -258,91 +190,10 @@ def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
     out.append(f"  {'draws':>12}" + "".join(f"{m:>24}" for m in metrics))
     for i in idx:
         cells = "".join(
-            f"{pct(float(p)) + ' ± ' + pct(float(h)):>24}"
+            f"{percent(float(p)) + ' ± ' + percent(float(h)):>24}"
             for p, h in zip(
                 ds["trace_p_top"][i].values, ds["trace_halfwidth"][i].values, strict=True
             )
         )
         out.append(f"  {int(ds['trace_draws'][i]):>12,}{cells}")
     return "\n".join(out)
-
-
-# The per-(metric, year) variables of a comparison Dataset (simulator/compare.py), in output order.
-COMPARISON_VARIABLES = (
-    "p_a",
-    "p_b",
-    "difference",
-    "difference_lower",
-    "difference_upper",
-    "se_paired",
-    "se_independent",
-    "variance_reduction",
-)
-
-
-def comparison_text(ds: xr.Dataset) -> str:
-    a = ds.attrs
-    out = [
-        f"compare A: {a['scenario_name_a']} → B: {a['scenario_name_b']} · "
-        f"focus {a['focus_a']}{'' if a['focus_a'] == a['focus_b'] else ' / ' + a['focus_b']} · "
-        f"top {a['top_k_a']}",
-        a["pairing"],
-        "",
-        f"  {'metric':<12}{'year':>6}{'P_A':>9}{'P_B':>9}   {'B − A [95% interval]':<28}"
-        f"{'variance reduction':>18}",
-    ]
-    for m in ds["metric"].values:
-        for y in ds["year"].values:
-            c = ds.sel(metric=m, year=y)
-            d, lo, hi = (
-                float(c[v]) for v in ("difference", "difference_lower", "difference_upper")
-            )
-            vr = float(c["variance_reduction"])
-            vr_s = "–" if np.isnan(vr) else ("∞" if np.isinf(vr) else f"{vr:,.1f}×")
-            out.append(
-                f"  {m!s:<12}{int(y):>6}{pct(float(c['p_a'])):>9}{pct(float(c['p_b'])):>9}   "
-                f"{f'{d * 100:+.2f} pp [{lo * 100:+.2f}, {hi * 100:+.2f}]':<28}{vr_s:>18}"
-            )
-    out.append(
-        "  (pp = percentage points; variance reduction = independent-runs variance ÷ paired)"
-    )
-    return "\n".join(out)
-
-
-def comparison_json(ds: xr.Dataset) -> str:
-    a = ds.attrs
-    doc = {
-        "scenario_a": a["scenario_name_a"],
-        "scenario_b": a["scenario_name_b"],
-        "paired": bool(a["paired"]),
-        "pairing": a["pairing"],
-        "focus": a["focus_a"],
-        "top_k": int(a["top_k_a"]),
-        "seed_a": int(a["seed_a"]),
-        "seed_b": int(a["seed_b"]),
-        "draws_a": int(a["draws_a"]),
-        "draws_b": int(a["draws_b"]),
-        "metrics": {},
-    }
-    for m in ds["metric"].values:
-        doc["metrics"][str(m)] = {}
-        for y in ds["year"].values:
-            c = ds.sel(metric=m, year=y)
-            vals = {}
-            for v in COMPARISON_VARIABLES:
-                x = float(c[v])
-                vals[v] = x if math.isfinite(x) else None
-            doc["metrics"][str(m)][str(int(y))] = vals
-    return json.dumps(doc, indent=2, allow_nan=False)
-
-
-def comparison_csv(ds: xr.Dataset) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    cols = COMPARISON_VARIABLES
-    w.writerow(["metric", "year", *cols])
-    for m in ds["metric"].values:
-        for y in ds["year"].values:
-            c = ds.sel(metric=m, year=y)
-            w.writerow([str(m), int(y), *(f"{float(c[v]):.6g}" for v in cols)])
-    return buf.getvalue()
