@@ -22,9 +22,9 @@ import xarray as xr
 
 from .._version import __version__
 from ..errors import ConfigError, ResultsError
-from ..plot_files import figure_bytes, write_atomic
-from ..plot_style import country_name, metric_label, metric_units, rank_rows
 from ..plots import KINDS, available_kinds, plot
+from ..plots.files import figure_bytes, write_atomic
+from ..plots.style import country_name, metric_label, metric_units, rank_rows
 from .format import interval, percent
 
 REPORT_DPI = 100

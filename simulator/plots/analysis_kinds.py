@@ -17,7 +17,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .plot_style import (
+from . import (
+    TORNADO_TOP,
+    PlotOptions,
+    band,
+    kind,
+    needs_analysis,
+)
+from .style import (
     FOCUS,
     OKABE_ITO,
     SHORT_LABELS,
@@ -33,13 +40,6 @@ from .plot_style import (
     style_axes,
     title,
     year_axis,
-)
-from .plots import (
-    TORNADO_TOP,
-    PlotOptions,
-    band,
-    kind,
-    needs_analysis,
 )
 
 SOBOL_VARIABLES = tuple(

@@ -21,8 +21,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
-from .errors import ConfigError, G3simError, ResultsError, did_you_mean
-from .plot_style import (
+from ..errors import ConfigError, G3simError, ResultsError, did_you_mean
+from .style import (
     FOCUS,
     RIVAL,
     RIVAL_COLOURS,
@@ -585,4 +585,4 @@ def opt_focus(ds: xr.Dataset) -> str:
 
 
 # The kinds of an analysis's results register themselves on import.
-from . import plot_analysis  # noqa: E402, F401
+from . import analysis_kinds  # noqa: E402, F401
