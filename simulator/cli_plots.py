@@ -12,7 +12,7 @@ import click
 
 from .cli import main
 
-DPI = 150  # = plot_files.DPI; that module (and matplotlib) loads only when a command runs
+DPI = 150  # = plots.files.DPI; that module (and matplotlib) loads only when a command runs
 
 
 class PlotCommand(click.Command):

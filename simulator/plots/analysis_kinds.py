@@ -1,7 +1,6 @@
-"""Figures of an analysis's results (``tornado``, ``compare``), registered in :mod:`.plots`.
+"""Figures of an analysis's results (``tornado``, ``compare``).
 
-Imported at the end of :mod:`simulator.plots`, which holds the registry, the options and the
-kinds of a run's results; see there for the contract of a kind.
+Registered on this module's ``REGISTRY``; :mod:`.kinds` holds the contract of a kind.
 """
 
 from __future__ import annotations
@@ -17,30 +16,28 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from . import (
-    TORNADO_TOP,
-    PlotOptions,
-    band,
-    kind,
-    needs_analysis,
-)
+from .kinds import TORNADO_TOP, KindRegistry, PlotOptions, needs_analysis
 from .style import (
     FOCUS,
     OKABE_ITO,
     SHORT_LABELS,
     TEXT,
+    band,
     end_labels,
     half_inches,
     legend_columns,
     metric_label,
     new_figure,
-    pct,
+    pct_label,
     percent_axis,
     si,
     style_axes,
     title,
     year_axis,
 )
+
+REGISTRY = KindRegistry()
+kind = REGISTRY.kind
 
 SOBOL_VARIABLES = tuple(
     f"{index}{part}"
@@ -286,7 +283,7 @@ def tornado(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         broken |= _draw_tornado(ax, rows, sobol=sobol)
         m = float(mean.sel(outcome=outcome)) if mean is not None else math.nan
         if outcome == "in_top_k":
-            head = f"In the top {k}: P(rank ≤ {k}) = {pct(m)}"
+            head = f"In the top {k}: P(rank ≤ {k}) = {pct_label(m)}"
         elif outcome == "score":
             head = f"{score[:1].upper()}{score[1:]}: mean {si(m)}"
             if "outcome_variance" in ds:
@@ -405,8 +402,8 @@ def compare(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         end_labels(
             top_ax,
             [
-                (pa[-1], f"A  {pct(pa[-1])}", colour_a, "bold"),
-                (pb[-1], f"B  {pct(pb[-1])}", colour_b, "bold"),
+                (pa[-1], f"A  {pct_label(pa[-1])}", colour_a, "bold"),
+                (pb[-1], f"B  {pct_label(pb[-1])}", colour_b, "bold"),
             ],
             x=years[-1],
         )
