@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
 from simulator.analysis.discovery import binomial_upper_tail, prim
 from simulator.analysis.discovery_study import discover
 from simulator.cli import main

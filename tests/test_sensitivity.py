@@ -10,7 +10,6 @@ import xarray as xr
 from click.testing import CliRunner
 from scipy import integrate, stats
 
-import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
 from simulator.analysis.sensitivity import (
     NOISE,
     rank_sensitivity,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from ._version import __version__
-from .errors import ConfigError, G3simError
+from .._version import __version__
+from ..errors import ConfigError, G3simError
 
 EPILOG_RUN = """\b
 Examples:
@@ -98,7 +98,7 @@ class Progress:
 
 def load_scenario_noting(path, overrides=()):
     """Load a scenario and print its warnings (e.g. ``extends`` leaving its folder) on stderr."""
-    from .scenario import load_scenario
+    from ..scenario import load_scenario
 
     sc = load_scenario(path, overrides)
     for note in sc.warnings:
@@ -245,11 +245,11 @@ def run(
     interrupted (Ctrl-C, SIGTERM, a crash), the same command with --resume continues it and
     produces the same file an uninterrupted run would.
     """
-    from .checkpoint import run_to_file
-    from .executors import parse_workers, scheduler_address
-    from .history import ess_warning
-    from .results import default_path
-    from .views.run import headline
+    from ..checkpoint import run_to_file
+    from ..executors import parse_workers, scheduler_address
+    from ..history import ess_warning
+    from ..results import default_path
+    from ..views.run import headline
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -304,15 +304,15 @@ def inspect(result, year, country, fmt):
       g3sim inspect results/baseline.nc
       g3sim inspect results/baseline.nc --year 2030 --country JPN --format json
     """
-    from .results import open_results
-    from .views.run import details, to_csv, to_json
+    from ..results import open_results
+    from ..views.run import details, to_csv, to_json
 
     ds = open_results(result)
     if year is not None and year not in ds["year"].values:
         years = ", ".join(str(int(y)) for y in ds["year"].values)
         raise ConfigError(f"--year {year} is not in {result} (years: {years})")
     if country is not None and country not in ds["country"].values:
-        from .errors import did_you_mean
+        from ..errors import did_you_mean
 
         raise ConfigError(
             f"--country {country!r} is not in {result}"
@@ -333,7 +333,7 @@ def validate(scenario, overrides):
     Example:
       g3sim validate configs/full-delivery.toml --set scenario.draws=5000
     """
-    from .engine import BlockRunner
+    from ..engine import BlockRunner
 
     sc = load_scenario_noting(scenario, overrides)
     model = BlockRunner(sc).model  # validates [model] and [[observations]] as a run would
@@ -354,7 +354,7 @@ def list_(directory):
     Example:
       g3sim list configs
     """
-    from .scenario import load_scenario
+    from ..scenario import load_scenario
 
     if not directory.is_dir():
         raise ConfigError(f"{directory}: no such directory; name a folder of scenario files")
@@ -392,9 +392,9 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     """
     import json
 
-    from .analysis.calibration import calibrate as run_calibration
-    from .executors import parse_workers
-    from .views.calibration import calibration_text
+    from ..analysis.calibration import calibrate as run_calibration
+    from ..executors import parse_workers
+    from ..views.calibration import calibration_text
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -444,11 +444,11 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
       g3sim compare configs/baseline.toml configs/regulatory-reform.toml -n 50000 --seed 1
       g3sim compare results/baseline.nc results/full-delivery.nc --format json
     """
-    from .analysis.comparison import compare_results
-    from .analysis.comparison_study import compare_scenarios
-    from .executors import parse_workers
-    from .results import check_writable, open_results, save
-    from .views.comparison import comparison_csv, comparison_json, comparison_text
+    from ..analysis.comparison import compare_results
+    from ..analysis.comparison_study import compare_scenarios
+    from ..executors import parse_workers
+    from ..results import check_writable, open_results, save
+    from ..views.comparison import comparison_csv, comparison_json, comparison_text
 
     kinds = {is_result_path(p) for p in (a, b)}
     if len(kinds) != 1:
@@ -484,4 +484,4 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
 
 
 # Commands defined in their own modules register themselves on `main` when imported.
-from . import cli_analysis, cli_plots  # noqa: E402, F401
+from . import analysis, plots  # noqa: E402, F401

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli import main
+from . import main
 
 DPI = 150  # = plots.files.DPI; that module (and matplotlib) loads only when a command runs
 
@@ -19,7 +19,7 @@ class PlotCommand(click.Command):
     """``g3sim plot``, whose help lists the registered kinds, read when help is shown."""
 
     def format_help_text(self, ctx, formatter):
-        from .plots import KINDS
+        from ..plots import KINDS
 
         super().format_help_text(ctx, formatter)
         formatter.write_paragraph()
@@ -83,9 +83,9 @@ def plot(result, kind, output, metrics, country, top, dpi):
     RESULT is a results file of `g3sim run`, or for `tornado` a file of `g3sim sensitivity
     --output`, for `compare` a file of `g3sim compare --output`.
     """
-    from .plots import plot as draw
-    from .plots import plot_kind
-    from .plots.files import check_output, open_for_plot, save_figure
+    from ..plots import plot as draw
+    from ..plots import plot_kind
+    from ..plots.files import check_output, open_for_plot, save_figure
 
     plot_kind(kind)  # an unknown kind fails before the file is read
     check_output(output)
@@ -115,8 +115,8 @@ def report(result, output):
     The page embeds its figures and style and loads nothing from the network: it opens offline
     in any browser and can be mailed as one file.
     """
-    from .plots.files import open_for_plot
-    from .views.html import default_report_path, write_report
+    from ..plots.files import open_for_plot
+    from ..views.html import default_report_path, write_report
 
     ds = open_for_plot(result)  # first: a missing file or a folder is the error to report
     out = output or default_report_path(result)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from .cli import (
+from ..errors import ConfigError
+from . import (
     Progress,
     _command_line,
     format_option,
@@ -21,7 +22,6 @@ from .cli import (
     quiet_option,
     set_option,
 )
-from .errors import ConfigError
 
 DEFAULT_SOBOL_N = 4096  # = analysis.sensitivity_study.DEFAULT_SOBOL_N (CLI start-up stays light)
 
@@ -98,13 +98,13 @@ def sensitivity(
     --method rank reads a saved RESULT's per-draw data: Spearman rank correlations and
     standardised rank regression coefficients, weighted by history matching if the run was.
     """
-    from .analysis.sensitivity_study import (
+    from ..analysis.sensitivity_study import (
         rank_sensitivity_of_result,
         sobol_sensitivity,
     )
-    from .analysis.targets import scenario_of_result
-    from .results import check_writable, open_results, save
-    from .views.sensitivity import sensitivity_json, sensitivity_text, sensitivity_warnings
+    from ..analysis.targets import scenario_of_result
+    from ..results import check_writable, open_results, save
+    from ..views.sensitivity import sensitivity_json, sensitivity_text, sensitivity_warnings
 
     if output is not None:
         check_writable(output, force=force)
@@ -191,9 +191,9 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     draws where the focus rank ≤ k, weighted if the run was conditioned on observations), and
     prints the chosen box, its coverage and density, and the peeling trajectory.
     """
-    from .analysis.discovery_study import discover as run_discover
-    from .results import open_results
-    from .views.discovery import discovery_json, discovery_text
+    from ..analysis.discovery_study import discover as run_discover
+    from ..results import open_results
+    from ..views.discovery import discovery_json, discovery_text
 
     if not is_result_path(result):
         raise ConfigError(
