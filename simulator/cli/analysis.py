@@ -1,8 +1,4 @@
-"""``g3sim sensitivity`` and ``g3sim discover``: parse, call simulator.analysis, render.
-
-Importing this module registers both commands on :data:`simulator.cli.main` (idempotent);
-:func:`register` adds them to any other click group.
-"""
+"""``g3sim sensitivity`` and ``g3sim discover``: parse, call simulator.analysis, render."""
 
 from __future__ import annotations
 
@@ -11,19 +7,26 @@ from pathlib import Path
 
 import click
 
+from ..analysis.discovery_study import discover as run_discover
+from ..analysis.sensitivity_study import (
+    DEFAULT_SOBOL_N,
+    rank_sensitivity_of_result,
+    sobol_sensitivity,
+)
+from ..analysis.targets import scenario_of_result
 from ..errors import ConfigError
-from . import (
+from ..results import check_writable, open_results, save
+from ..views.discovery import discovery_json, discovery_text
+from ..views.sensitivity import sensitivity_json, sensitivity_text, sensitivity_warnings
+from .options import (
     Progress,
-    _command_line,
+    command_line,
     format_option,
     is_result_path,
-    load_scenario_noting,
-    main,
+    load_with_warnings,
     quiet_option,
     set_option,
 )
-
-DEFAULT_SOBOL_N = 4096  # = analysis.sensitivity_study.DEFAULT_SOBOL_N (CLI start-up stays light)
 
 EPILOG_SENSITIVITY = """\b
 Examples:
@@ -98,14 +101,6 @@ def sensitivity(
     --method rank reads a saved RESULT's per-draw data: Spearman rank correlations and
     standardised rank regression coefficients, weighted by history matching if the run was.
     """
-    from ..analysis.sensitivity_study import (
-        rank_sensitivity_of_result,
-        sobol_sensitivity,
-    )
-    from ..analysis.targets import scenario_of_result
-    from ..results import check_writable, open_results, save
-    from ..views.sensitivity import sensitivity_json, sensitivity_text, sensitivity_warnings
-
     if output is not None:
         check_writable(output, force=force)
     if method == "rank":
@@ -126,14 +121,14 @@ def sensitivity(
             year=year,
             factors=factors,
             source=str(target),
-            command=_command_line(),
+            command=command_line(),
         )
         seeded = True
     else:
         if is_result_path(target):
             sc = scenario_of_result(open_results(target), target, overrides)
         else:
-            sc = load_scenario_noting(target, overrides)
+            sc = load_with_warnings(target, overrides)
         seeded = seed is not None or sc.seed is not None
         with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
             ds = sobol_sensitivity(
@@ -144,7 +139,7 @@ def sensitivity(
                 year=year,
                 factors=factors,
                 progress=progress,
-                command=_command_line(),
+                command=command_line(),
             )
         seed = int(ds.attrs["seed"])
     for line in sensitivity_warnings(ds):
@@ -191,10 +186,6 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     draws where the focus rank ≤ k, weighted if the run was conditioned on observations), and
     prints the chosen box, its coverage and density, and the peeling trajectory.
     """
-    from ..analysis.discovery_study import discover as run_discover
-    from ..results import open_results
-    from ..views.discovery import discovery_json, discovery_text
-
     if not is_result_path(result):
         raise ConfigError(
             f"{result}: discover reads a saved result's per-draw data; run "
@@ -213,12 +204,3 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     if d.prim.note:
         click.echo(f"g3sim: warning: {d.prim.note}", err=True)
     click.echo(discovery_json(d) if fmt == "json" else discovery_text(d))
-
-
-def register(group: click.Group) -> None:
-    """Add ``sensitivity`` and ``discover`` to ``group`` (again: replaces them)."""
-    group.add_command(sensitivity)
-    group.add_command(discover)
-
-
-register(main)
