@@ -104,25 +104,7 @@ def sensitivity(
     if output is not None:
         check_writable(output, force=force)
     if method == "rank":
-        if not is_result_path(target):
-            raise ConfigError(
-                f"{target}: --method rank reads a saved result's per-draw data; run "
-                f"`g3sim run {target}` first and pass its results/<name>.nc"
-            )
-        used = [o for o, v in (("-n", draws), ("--seed", seed), ("--set", overrides)) if v]
-        if used:
-            raise ConfigError(
-                f"{', '.join(used)} apply to --method sobol; --method rank uses the result's "
-                "draws as they are"
-            )
-        ds = rank_sensitivity_of_result(
-            open_results(target),
-            metric=metric,
-            year=year,
-            factors=factors,
-            source=str(target),
-            command=command_line(),
-        )
+        ds = _rank_of_result(target, draws, seed, overrides, metric, year, factors)
         seeded = True
     else:
         if is_result_path(target):
@@ -152,6 +134,29 @@ def sensitivity(
     if output is not None:
         save(ds, output, force=force)
         click.echo(f"saved {output}", err=fmt == "json")
+
+
+def _rank_of_result(target, draws, seed, overrides, metric, year, factors):
+    """``--method rank``: the rank measures of a saved result (no sobol-only option given)."""
+    if not is_result_path(target):
+        raise ConfigError(
+            f"{target}: --method rank reads a saved result's per-draw data; run "
+            f"`g3sim run {target}` first and pass its results/<name>.nc"
+        )
+    used = [o for o, v in (("-n", draws), ("--seed", seed), ("--set", overrides)) if v]
+    if used:
+        raise ConfigError(
+            f"{', '.join(used)} apply to --method sobol; --method rank uses the result's "
+            "draws as they are"
+        )
+    return rank_sensitivity_of_result(
+        open_results(target),
+        metric=metric,
+        year=year,
+        factors=factors,
+        source=str(target),
+        command=command_line(),
+    )
 
 
 @click.command(epilog=EPILOG_DISCOVER)

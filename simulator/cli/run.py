@@ -98,25 +98,7 @@ Examples:
 )
 @history_option("Condition on the scenario's [[observations]] (history matching).")
 @quiet_option
-def run(
-    scenario,
-    draws,
-    seed,
-    design,
-    overrides,
-    output,
-    force,
-    keep_draws,
-    workers,
-    scheduler,
-    target_halfwidth,
-    max_draws,
-    target_year,
-    history,
-    resume,
-    checkpoint_every,
-    quiet,
-):
+def run(scenario, overrides, output, workers, scheduler, checkpoint_every, quiet, **run_options):
     """Run SCENARIO and print P(focus rank ≤ k) by metric and year.
 
     The run checkpoints next to its output (OUTPUT.checkpoint/) every few seconds; if it is
@@ -125,34 +107,23 @@ def run(
     """
     n_workers = parse_workers(workers)
     sc = load_with_warnings(scenario, overrides)
-    seeded = seed is not None or sc.seed is not None
+    # run_options: draws, seed, design, force, resume, keep_draws, history, target_halfwidth,
+    # max_draws, target_year, passed on as they are
+    seeded = run_options["seed"] is not None or sc.seed is not None or run_options["resume"]
     out = output or default_path(sc.name)
     command = command_line()
-    progress = Progress(enabled=not quiet and sys.stderr.isatty())
-    try:
+    with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
         ds = run_to_file(
             sc,
             out,
-            force=force,
-            resume=resume,
-            draws=draws,
-            seed=seed,
-            design=design,
-            keep_draws=keep_draws,
             workers=n_workers,
-            history=history,
-            target_halfwidth=target_halfwidth,
-            max_draws=max_draws,
-            target_year=target_year,
             progress=progress,
             command=command,
             resume_hint=command.replace(" --resume", ""),
             every_s=checkpoint_every,
             scheduler=scheduler_address(scheduler),
+            **run_options,
         )
-    finally:
-        progress.close()
-    seeded = seeded or resume
     click.echo(headline(ds))
     warning = ess_warning(float(ds["effective_sample_size"]), int(ds.attrs["draws"]))
     if warning:
