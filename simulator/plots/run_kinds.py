@@ -86,16 +86,7 @@ def ranks(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     nm = len(opt.metrics)
     fig, axes = new_figure(1.3 + 4.4 * nm + 0.25 * max(len(years) - 5, 0) * nm, 5.6, nm)
     prob = ds["rank_probability"].sel(country=opt.country)
-    tables = []
-    for m in opt.metrics:
-        p = prob.sel(metric=m).values  # (year, rank)
-        shown = rank_rows(p, k)
-        rows = p[:, :shown].T
-        labels = [str(r) for r in range(1, shown + 1)]
-        if shown < p.shape[1]:
-            rows = np.vstack([rows, p[:, shown:].sum(axis=1)])
-            labels.append(f"{shown + 1}+")
-        tables.append((m, rows, labels))
+    tables = [(m, *_rank_grid(prob.sel(metric=m).values, k)) for m in opt.metrics]
     vmax = max(float(np.nanmax(t[1])) for t in tables)
     vmax = min(1.0, max(vmax, 0.05))
     image = None
@@ -145,6 +136,18 @@ def ranks(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         note=f"line: the top-{k} cut-off",
     )
     return fig
+
+
+def _rank_grid(p: np.ndarray, k: int) -> tuple[np.ndarray, list[str]]:
+    """The heat map's rows (rank, year) of ``p`` (year, rank) and their labels: the ranks
+    :func:`rank_rows` shows, the rest summed in one row "N+"."""
+    shown = rank_rows(p, k)
+    rows = p[:, :shown].T
+    labels = [str(r) for r in range(1, shown + 1)]
+    if shown < p.shape[1]:
+        rows = np.vstack([rows, p[:, shown:].sum(axis=1)])
+        labels.append(f"{shown + 1}+")
+    return rows, labels
 
 
 def _cell(v: float) -> str:
