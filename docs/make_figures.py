@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from simulator.engine import run
-from simulator.plot_files import figure_bytes, write_atomic
 from simulator.plots import plot
+from simulator.plots.files import figure_bytes, write_atomic
 from simulator.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

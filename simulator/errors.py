@@ -134,3 +134,9 @@ def check_encodable(path: object) -> None:
             f"{shown}: this path cannot be encoded in the file-system encoding ({encoding}); "
             "use an ASCII path, or a UTF-8 locale (e.g. LC_ALL=C.UTF-8)"
         ) from None
+
+
+class AnalysisError(G3simError, ValueError):
+    """An analysis cannot run on this input (no per-draw data, too few draws ...): exit code 2."""
+
+    exit_code = 2

@@ -125,7 +125,7 @@ def test_python_dash_m_entry_point(gauss_file, in_tmp):
 
 
 def test_progress_bar_shows_only_after_a_second_and_clears(monkeypatch, capsys):
-    from simulator import cli
+    from simulator.cli import options as cli
 
     clock = iter([0.0, 0.5, 1.5, 2.0])
     monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))

@@ -784,8 +784,6 @@ def test_inspect_truncated_results_file(in_tmp, results_file):
 )
 @pytest.mark.parametrize("command", ["inspect", "plot", "report"])
 def test_results_with_damaged_attributes_are_one_line(in_tmp, results_file, attr, value, command):
-    import simulator.cli_plots  # noqa: F401  (registers plot and report)
-
     with xr.open_dataset(results_file, engine="netcdf4") as ds:
         ds = ds.load()
     if value is None:

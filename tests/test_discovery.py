@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
-from simulator.analysis import AnalysisError
 from simulator.analysis.discovery import binomial_upper_tail, prim
-from simulator.analysis.runs import discover
+from simulator.analysis.discovery_study import discover
 from simulator.cli import main
 from simulator.engine import run
+from simulator.errors import AnalysisError
 from simulator.results import save
 from simulator.scenario import scenario_from_dict
 

@@ -10,10 +10,11 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from simulator import plot_files, plots
+from simulator import plots
 from simulator.cli import main
 from simulator.errors import ConfigError, ResultsError
-from simulator.plot_style import _spread, rank_rows
+from simulator.plots import files as plot_files
+from simulator.plots.style import _spread, rank_rows
 from simulator.results import open_results
 
 from .plot_data import (
@@ -116,10 +117,11 @@ def test_same_figure_twice_gives_the_same_bytes(gauss_nc):
 
 def test_plots_never_import_pyplot_and_the_cli_starts_without_matplotlib():
     code = (
-        "import sys; import simulator.cli, simulator.cli_plots; "
+        "import sys; import simulator.cli, simulator.cli.plots; "
         "assert 'matplotlib' not in sys.modules, 'g3sim startup imports matplotlib'; "
-        "from simulator import plots, report; "
-        "from simulator import plot_files; assert plot_files.DPI == simulator.cli_plots.DPI; "
+        "from simulator import plots; from simulator.views import html; "
+        "from simulator.plots import files as plot_files; "
+        "assert plot_files.DPI == simulator.cli.plots.DPI; "
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,11 +12,13 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from simulator import plot_analysis, plot_files, plots
+from simulator import plots
+from simulator.analysis.comparison import compare_results
 from simulator.cli import main
-from simulator.compare import compare_results
 from simulator.engine import run
 from simulator.errors import ConfigError, ResultsError
+from simulator.plots import analysis_kinds as plot_analysis
+from simulator.plots import files as plot_files
 
 from . import plot_data
 from .conftest import FIVE, gaussian_scenario

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from simulator import plots
 from simulator.cli import main
-from simulator.render import interval
-from simulator.report import distribution_text, report_html
 from simulator.results import open_results
+from simulator.views.format import interval
+from simulator.views.html import distribution_text, report_html
 
 from .plot_data import PNG_MAGIC, baseline_result, gauss_result
 

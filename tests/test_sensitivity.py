@@ -10,9 +10,6 @@ import xarray as xr
 from click.testing import CliRunner
 from scipy import integrate, stats
 
-import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
-from simulator.analysis import AnalysisError
-from simulator.analysis.runs import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.analysis.sensitivity import (
     NOISE,
     rank_sensitivity,
@@ -20,8 +17,10 @@ from simulator.analysis.sensitivity import (
     sobol_indices,
     weighted_ranks,
 )
+from simulator.analysis.sensitivity_study import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.cli import main
 from simulator.engine import run
+from simulator.errors import AnalysisError
 from simulator.results import save
 from simulator.sampling import Streams
 from simulator.scenario import scenario_from_dict

@@ -4,9 +4,14 @@
   correlations / standardised rank regression coefficients of per-draw data. Pure numpy/scipy.
 * :mod:`.discovery` — PRIM scenario discovery (the factor box where an outcome is likely).
   Pure numpy.
-* :mod:`.runs` — the g3sim glue: a scenario's model as a vectorised function of its factors,
-  a result's per-draw outcomes, and the labelled sensitivity Dataset.
-* :mod:`.report` — text and JSON views (used by the CLI; no computation).
+* :mod:`.comparison` — two results compared: P_A, P_B and the paired difference. Pure.
+* :mod:`.targets` — what an analysis looks at (metric, year, factors) and a result's per-draw
+  data; the scenario a result ran.
+* :mod:`.sensitivity_study` — a scenario's model as a vectorised function, Sobol and rank
+  sensitivity studies as labelled Datasets.
+* :mod:`.discovery_study` — PRIM on a result's per-draw data (:class:`Discovery`).
+* :mod:`.comparison_study` — two scenarios run on common random numbers and compared.
+* :mod:`.calibration` — back-testing a scenario against its observations.
 
 docs/analysis.md describes the methods, what the indices mean given the model's internal
 noise, the Dataset's variables and the PRIM box-selection rule.
@@ -14,13 +19,6 @@ noise, the Dataset's variables and the PRIM box-selection rule.
 
 from __future__ import annotations
 
-from ..errors import G3simError
-
-
-class AnalysisError(G3simError, ValueError):
-    """An analysis cannot run on this input (no per-draw data, too few draws ...): exit code 2."""
-
-    exit_code = 2
-
+from ..errors import AnalysisError
 
 __all__ = ["AnalysisError"]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from . import AnalysisError
+from ..errors import AnalysisError
 
 MIN_PRIM_DRAWS = 100
 MIN_POSITIVES = 5
@@ -157,6 +157,43 @@ def prim(
     y = np.asarray(y, dtype=float)
     n, d = x.shape
     names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(d))
+    _check_settings(n, d, alpha, min_mass, min_coverage, threshold_density)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    pw = w * y
+    w_total, p_total = w.sum(), pw.sum()
+    positives = int(np.count_nonzero((y > 0) & (w > 0)))
+    if positives < MIN_POSITIVES:
+        raise AnalysisError(
+            f"only {positives} of {n:,} draws have the outcome; PRIM needs ≥ {MIN_POSITIVES}: "
+            "run more draws or choose an outcome that happens more often (a larger top_k)"
+        )
+    data_lower, data_upper = x.min(axis=0), x.max(axis=0)
+    tr = _peel(x, w, pw, names, alpha=alpha, min_mass=min_mass)
+    chosen, rule, note = choose_box(
+        tr, min_coverage=min_coverage, threshold_density=threshold_density, se_margin=se_margin
+    )
+    qp = quasi_p_values(
+        x, y, w, tr.lower[chosen], tr.upper[chosen], data_lower=data_lower, data_upper=data_upper
+    )
+    return PrimResult(
+        names=names,
+        data_lower=data_lower,
+        data_upper=data_upper,
+        trajectory=tr,
+        chosen=chosen,
+        rule=rule,
+        note=note,
+        quasi_p=qp,
+        base_density=float(p_total / w_total),
+        n=n,
+        alpha=alpha,
+        min_mass=min_mass,
+        min_coverage=min_coverage,
+        threshold_density=threshold_density,
+    )
+
+
+def _check_settings(n, d, alpha, min_mass, min_coverage, threshold_density) -> None:
     if d == 0:
         raise AnalysisError("no factors: PRIM needs at least one factor")
     if not 0 < alpha < 0.5:
@@ -171,15 +208,20 @@ def prim(
         raise AnalysisError(
             f"{n:,} draws are too few for PRIM; it needs ≥ {MIN_PRIM_DRAWS}: run more draws"
         )
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    pw = w * y
+
+
+def _peel(
+    x: np.ndarray,
+    w: np.ndarray,
+    pw: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    alpha: float,
+    min_mass: float,
+) -> Trajectory:
+    """The peeling trajectory: the full box, then one peel at a time while one is allowed."""
+    n, d = x.shape
     w_total, p_total = w.sum(), pw.sum()
-    positives = int(np.count_nonzero((y > 0) & (w > 0)))
-    if positives < MIN_POSITIVES:
-        raise AnalysisError(
-            f"only {positives} of {n:,} draws have the outcome; PRIM needs ≥ {MIN_POSITIVES}: "
-            "run more draws or choose an outcome that happens more often (a larger top_k)"
-        )
     data_lower, data_upper = x.min(axis=0), x.max(axis=0)
     # The box's draws, sorted along each factor: rows of (factor, draw-in-box) arrays. Each
     # peel compresses them, so a step costs O(d × draws in the box), not O(d × n).
@@ -207,27 +249,8 @@ def prim(
         )
 
     record("")
-    while True:
-        w_box, p_box = ws[0].sum(), ps[0].sum()
-        best = None
-        for j in range(d):
-            for side in ("low", "high"):
-                if side == "low":
-                    peel = _peel_low(xs[j], ws[j], ps[j], alpha)
-                else:
-                    peel = _peel_low(-xs[j, ::-1], ws[j, ::-1], ps[j, ::-1], alpha)
-                if peel is None:
-                    continue
-                rw, rp, limit = peel
-                if (w_box - rw) / w_total < min_mass:
-                    continue
-                density = (p_box - rp) / (w_box - rw)
-                key = (density, -rw, -j, side == "low")
-                if best is None or key > best[0]:
-                    best = (key, j, side, limit if side == "low" else -limit)
-        if best is None:
-            break
-        _, j, side, limit = best
+    while (best := _best_peel(xs, ws, ps, alpha, min_mass=min_mass, w_total=w_total)) is not None:
+        j, side, limit = best
         if side == "low":
             lower[j] = limit
             stays = xs[j] >= limit
@@ -240,9 +263,8 @@ def prim(
         m = int(stays.sum())
         idx, xs, ws, ps = (a[mask].reshape(d, m) for a in (idx, xs, ws, ps))
         record(f"{names[j]} {side}")
-
     cols = list(zip(*rows, strict=True))
-    tr = Trajectory(
+    return Trajectory(
         lower=np.array(cols[0]),
         upper=np.array(cols[1]),
         coverage=np.array(cols[2]),
@@ -253,28 +275,32 @@ def prim(
         restricted=np.array(cols[7]),
         peeled=tuple(cols[8]),
     )
-    chosen, rule, note = choose_box(
-        tr, min_coverage=min_coverage, threshold_density=threshold_density, se_margin=se_margin
-    )
-    qp = quasi_p_values(
-        x, y, w, tr.lower[chosen], tr.upper[chosen], data_lower=data_lower, data_upper=data_upper
-    )
-    return PrimResult(
-        names=names,
-        data_lower=data_lower,
-        data_upper=data_upper,
-        trajectory=tr,
-        chosen=chosen,
-        rule=rule,
-        note=note,
-        quasi_p=qp,
-        base_density=float(p_total / w_total),
-        n=n,
-        alpha=alpha,
-        min_mass=min_mass,
-        min_coverage=min_coverage,
-        threshold_density=threshold_density,
-    )
+
+
+def _best_peel(xs, ws, ps, alpha: float, *, min_mass: float, w_total: float):
+    """The peel that most raises the box's density, as ``(factor, side, limit)``, or None.
+
+    Ties go to the smaller removed weight, then the earlier factor, then the low side.
+    """
+    d = xs.shape[0]
+    w_box, p_box = ws[0].sum(), ps[0].sum()
+    best = None
+    for j in range(d):
+        for side in ("low", "high"):
+            if side == "low":
+                peel = _peel_low(xs[j], ws[j], ps[j], alpha)
+            else:
+                peel = _peel_low(-xs[j, ::-1], ws[j, ::-1], ps[j, ::-1], alpha)
+            if peel is None:
+                continue
+            rw, rp, limit = peel
+            if (w_box - rw) / w_total < min_mass:
+                continue
+            density = (p_box - rp) / (w_box - rw)
+            key = (density, -rw, -j, side == "low")
+            if best is None or key > best[0]:
+                best = (key, j, side, limit if side == "low" else -limit)
+    return None if best is None else best[1:]
 
 
 def choose_box(

@@ -52,7 +52,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from . import AnalysisError
+from ..errors import AnalysisError
 
 NOISE = "internal noise"
 MIN_SOBOL_N = 64  # fewer base rows make the bootstrap intervals meaningless
@@ -184,21 +184,7 @@ def sobol_indices(
         Arrays ``(outcome, input)`` over ``which`` (then the noise).
     """
     d = len(dists)
-    if d == 0:
-        raise AnalysisError("no inputs: Sobol indices need at least one factor")
-    if n < MIN_SOBOL_N or n & (n - 1):
-        raise AnalysisError(
-            f"n = {n}: Sobol indices need a power of two ≥ {MIN_SOBOL_N} base rows "
-            f"(e.g. {max(MIN_SOBOL_N, 1 << max(int(n).bit_length(), 1))})"
-        )
-    if n * (d + 3) > MAX_SOBOL_ROWS:
-        fit = 1 << ((MAX_SOBOL_ROWS // (d + 3)).bit_length() - 1)
-        raise AnalysisError(
-            f"n = {n}: {n:,} base rows × ({d} inputs + 3) exceed the {MAX_SOBOL_ROWS:,} rows "
-            f"held in memory; use n ≤ {fit:,}"
-        )
-    if not 0 < confidence < 1:
-        raise AnalysisError(f"confidence must lie in (0, 1), got {confidence}")
+    _check_design(d, n, confidence)
     names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(d))
     which = list(range(d)) if which is None else [int(j) for j in which]
     pages = len(which) + int(noise)
@@ -225,14 +211,7 @@ def sobol_indices(
         f_ab[-1] = call(a, 1)  # A's factors, B's noise
 
     value, boot, mean, var = _saltelli_bootstrap(f_a, f_b, f_ab, rng=rng, n_resamples=n_resamples)
-    q = [(1 - confidence) / 2, (1 + confidence) / 2]
-    if n_resamples:
-        with warnings.catch_warnings():  # an index whose every resample is NaN stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            bounds = np.nanquantile(boot, q, axis=0)
-    else:
-        bounds = np.full((2, *value.shape), np.nan)
-    bounds[:, np.isnan(value)] = np.nan
+    bounds = _percentile_bounds(value, boot, confidence, n_resamples)
     first = Estimate(value[0], bounds[0, 0], bounds[1, 0])
     total_ = Estimate(value[1], bounds[0, 1], bounds[1, 1])
     return SobolIndices(
@@ -247,6 +226,39 @@ def sobol_indices(
         confidence=confidence,
         n_resamples=n_resamples,
     )
+
+
+def _check_design(d: int, n: int, confidence: float) -> None:
+    if d == 0:
+        raise AnalysisError("no inputs: Sobol indices need at least one factor")
+    if n < MIN_SOBOL_N or n & (n - 1):
+        raise AnalysisError(
+            f"n = {n}: Sobol indices need a power of two ≥ {MIN_SOBOL_N} base rows "
+            f"(e.g. {max(MIN_SOBOL_N, 1 << max(int(n).bit_length(), 1))})"
+        )
+    if n * (d + 3) > MAX_SOBOL_ROWS:
+        fit = 1 << ((MAX_SOBOL_ROWS // (d + 3)).bit_length() - 1)
+        raise AnalysisError(
+            f"n = {n}: {n:,} base rows × ({d} inputs + 3) exceed the {MAX_SOBOL_ROWS:,} rows "
+            f"held in memory; use n ≤ {fit:,}"
+        )
+    if not 0 < confidence < 1:
+        raise AnalysisError(f"confidence must lie in (0, 1), got {confidence}")
+
+
+def _percentile_bounds(
+    value: np.ndarray, boot: np.ndarray, confidence: float, n_resamples: int
+) -> np.ndarray:
+    """Lower and upper percentile-bootstrap bounds, ``(2, *value.shape)``; NaN where value is."""
+    q = [(1 - confidence) / 2, (1 + confidence) / 2]
+    if n_resamples:
+        with warnings.catch_warnings():  # an index whose every resample is NaN stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bounds = np.nanquantile(boot, q, axis=0)
+    else:
+        bounds = np.full((2, *value.shape), np.nan)
+    bounds[:, np.isnan(value)] = np.nan
+    return bounds
 
 
 def _saltelli_bootstrap(
@@ -339,6 +351,26 @@ def _standardise(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return z, ok
 
 
+def _srrc(zx, zy, w, okx, oky) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised rank regression coefficients ``(outcome, factor)`` and each outcome's R²,
+    from the standardised ranks ``zx`` ``(n, d)`` and ``zy`` ``(n, s)`` (weighted least squares
+    on the factors that vary, ``okx``, for the outcomes that vary, ``oky``)."""
+    s, d = zy.shape[1], zx.shape[1]
+    wsum = w.sum()
+    srrc = np.full((s, d), np.nan)
+    r2 = np.full(s, np.nan)
+    cols = np.flatnonzero(okx)
+    sw = np.sqrt(w)[:, None]
+    for i in np.flatnonzero(oky):
+        if cols.size == 0:
+            break
+        beta, *_ = np.linalg.lstsq(zx[:, cols] * sw, zy[:, i] * sw[:, 0], rcond=None)
+        srrc[i, cols] = beta
+        resid = zy[:, i] - zx[:, cols] @ beta
+        r2[i] = 1 - (w @ (resid * resid)) / wsum
+    return srrc, r2
+
+
 def rank_sensitivity(
     *,
     x: np.ndarray,
@@ -384,7 +416,6 @@ def rank_sensitivity(
         )
     zx, okx = _standardise(weighted_ranks(x, w), w)
     zy, oky = _standardise(weighted_ranks(y, w), w)
-    s = y.shape[1]
     corr = (zy * w[:, None]).T @ zx / wsum  # (s, d)
     corr[:, ~okx] = np.nan
     corr[~oky, :] = np.nan
@@ -395,17 +426,7 @@ def rank_sensitivity(
         se = np.sqrt((1 + corr**2 / 2) / max(ess - 3, 1e-12))
         zc = np.arctanh(np.clip(corr, -1 + 1e-15, 1 - 1e-15))
         lower, upper = np.tanh(zc - zcrit * se), np.tanh(zc + zcrit * se)
-    srrc = np.full((s, d), np.nan)
-    r2 = np.full(s, np.nan)
-    cols = np.flatnonzero(okx)
-    sw = np.sqrt(w)[:, None]
-    for i in np.flatnonzero(oky):
-        if cols.size == 0:
-            break
-        beta, *_ = np.linalg.lstsq(zx[:, cols] * sw, zy[:, i] * sw[:, 0], rcond=None)
-        srrc[i, cols] = beta
-        resid = zy[:, i] - zx[:, cols] @ beta
-        r2[i] = 1 - (w @ (resid * resid)) / wsum
+    srrc, r2 = _srrc(zx, zy, w, okx, oky)
     return RankSensitivity(
         names=tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(d)),
         rank_correlation=Estimate(corr, lower, upper),

@@ -1,96 +1,46 @@
-"""The g3sim side of the analyses: models as vectorised functions, per-draw outcomes, Datasets.
-
-Everything the ``sensitivity`` and ``discover`` commands do is one call here:
+"""Sensitivity studies: a scenario's model or a saved result → a labelled sensitivity Dataset.
 
 * :func:`sobol_sensitivity` — a scenario → Sobol indices of the headline outcomes, as a Dataset;
-* :func:`rank_sensitivity_of_result` — a saved result's per-draw data → rank measures, a Dataset;
-* :func:`discover` — a saved result's per-draw data → a PRIM box (:class:`Discovery`).
+* :func:`rank_sensitivity_of_result` — a saved result's per-draw data → rank measures, a Dataset.
 
-The headline outcomes, for one metric and year, are ``in_top_k`` (1 if the focus country's rank
-is ≤ top_k, else 0; its mean is P(rank ≤ k)) and ``score`` (the focus country's score).
-docs/analysis.md lists the Dataset's variables.
+The headline outcomes are those of :mod:`.targets`. docs/analysis.md lists the Dataset's
+variables.
 """
 
 from __future__ import annotations
 
 import platform
 import time
-import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import scipy
 import xarray as xr
 
 from .._version import __version__
-from ..errors import did_you_mean
+from ..engine import ModelError, focus_ranks, fresh_seed
+from ..models import build_model
 from ..sampling import stream
-from ..scenario import Scenario, scenario_from_dict
-from . import AnalysisError
-from .discovery import PrimResult, prim
-from .sensitivity import NOISE, SobolIndices, rank_sensitivity, sobol_indices
+from ..scenario import Scenario
+from .sensitivity import NOISE, RankSensitivity, SobolIndices, rank_sensitivity, sobol_indices
+from .targets import (
+    OUTCOMES,
+    factor_attribute,
+    outcome_coords,
+    per_draw,
+    resolve_factors,
+    resolve_target,
+)
 
-OUTCOMES = ("in_top_k", "score")
+DEFAULT_SOBOL_N = 4096
+
 FORMAT = "g3sim-analysis"
 NOISE_TREATMENT = (
     "internal model noise treated as one more input, independent of the factors, through "
     "common random numbers: A and every AB_j share one noise stream per row, B another; "
     "indices are Sobol indices over (factors, noise); noise_* variables give the noise's own"
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# Choosing what to analyse
-
-
-def resolve_target(
-    metrics: Sequence[str], years: Sequence[int], metric: str | None, year: int | None, where: str
-) -> tuple[str, int]:
-    """The metric and year to analyse (default: the first metric, the last year)."""
-    metrics, years = [str(m) for m in metrics], [int(y) for y in years]
-    if metric is None:
-        metric = metrics[0]
-    elif metric not in metrics:
-        raise AnalysisError(
-            f"--metric {metric!r} is not a metric of {where}{did_you_mean(metric, metrics)}; "
-            f"use one of {', '.join(metrics)}"
-        )
-    if year is None:
-        year = years[-1]
-    elif year not in years:
-        raise AnalysisError(
-            f"--year {year} is not a year of {where}"
-            f"{did_you_mean(str(year), [str(y) for y in years])}; use one of "
-            f"{', '.join(map(str, years))}"
-        )
-    return metric, int(year)
-
-
-def resolve_factors(available: Sequence[str], requested: Sequence[str] | None, where: str):
-    """Indices of the requested factors (default: all), with did-you-mean for unknown names."""
-    available = [str(a) for a in available]
-    if not available:
-        raise AnalysisError(
-            f"{where} has no factors; sensitivity analysis and scenario discovery need at least "
-            "one uncertain factor: add [factors.NAME] tables to the scenario (docs/scenarios.md)"
-        )
-    if not requested:
-        return list(range(len(available)))
-    out = []
-    for name in requested:
-        if name not in available:
-            shown = ", ".join(available[:10]) + (" ..." if len(available) > 10 else "")
-            raise AnalysisError(
-                f"--factor {name!r} is not a factor of {where}{did_you_mean(name, available)}; "
-                f"use one of {shown}"
-            )
-        j = available.index(name)
-        if j not in out:
-            out.append(j)
-    return out
 
 
 def _provenance() -> dict:
@@ -106,20 +56,6 @@ def _provenance() -> dict:
 
 def _var(dims, data, long_name: str, units: str = "1", **attrs):
     return (dims, data, {"long_name": long_name, "units": units, **attrs})
-
-
-def _outcome_coords(focus: str, top_k: int, metric: str, year: int, units: str) -> dict:
-    return {
-        "outcome": ("outcome", list(OUTCOMES)),
-        "outcome_long_name": (
-            "outcome",
-            [
-                f"1 if {focus}'s {metric} rank in {year} is <= {top_k}, else 0",
-                f"{focus}'s {metric} in {year}",
-            ],
-        ),
-        "outcome_units": ("outcome", ["1", units]),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,8 +93,6 @@ class ModelOutcomes:
         self.block_size = block_size
 
     def __call__(self, x: np.ndarray, *, noise: int) -> np.ndarray:
-        from ..engine import ModelError, focus_ranks
-
         m = self.model
         n = x.shape[1]
         out = np.empty((2, n))
@@ -180,8 +114,8 @@ class ModelOutcomes:
 def sobol_sensitivity(
     scenario: Scenario,
     *,
-    n: int,
-    seed: int,
+    n: int = DEFAULT_SOBOL_N,
+    seed: int | None = None,
     metric: str | None = None,
     year: int | None = None,
     factors: Sequence[str] | None = None,
@@ -201,15 +135,15 @@ def sobol_sensitivity(
     n
         Base rows (a power of two ≥ 64): the model runs ``n · (len(factors) + 3)`` times.
     seed
-        Seeds the design, the model's noise streams and the bootstrap.
+        Seeds the design, the model's noise streams and the bootstrap (default: the
+        scenario's seed, else one from fresh entropy; the Dataset's ``seed`` records it).
     metric, year
         The outcome's metric and year (default: the model's first metric, the last year).
     factors
         Factors whose indices to estimate (default all); the others still vary.
     """
-    from ..models import build_model
-
     t0 = time.perf_counter()
+    seed = choose_seed(scenario, seed)
     where = scenario.source
     names = scenario.factor_names
     which = resolve_factors(names, factors, where)
@@ -235,12 +169,46 @@ def sobol_sensitivity(
     ds = ds.assign_coords(
         factor_units=("factor", [f.units for f in chosen]),
         factor_description=("factor", [f.description for f in chosen]),
-        **_outcome_coords(
+        **outcome_coords(
             scenario.focus, scenario.top_k, metric, year, model.metric_info[metric][1]
         ),
     )
+    ds.attrs = _sobol_attrs(
+        scenario,
+        model=model.name,
+        seed=seed,
+        n=n,
+        evaluations=res.evaluations,
+        metric=metric,
+        year=year,
+        confidence=confidence,
+        n_resamples=n_resamples,
+    )
+    ds.attrs.update(elapsed_s=round(time.perf_counter() - t0, 4), command=command)
+    return ds
+
+
+def choose_seed(scenario: Scenario, seed: int | None) -> int:
+    """The seed a study uses: ``seed``, else the scenario's, else one from fresh entropy."""
+    if seed is not None:
+        return seed
+    return scenario.seed if scenario.seed is not None else fresh_seed()
+
+
+def _sobol_attrs(
+    scenario: Scenario,
+    *,
+    model: str,
+    seed: int,
+    n: int,
+    evaluations: int,
+    metric: str,
+    year: int,
+    confidence: float,
+    n_resamples: int,
+) -> dict:
     corr = scenario.correlation
-    ds.attrs = {
+    return {
         "title": f"g3sim sensitivity: {scenario.name}",
         "Conventions": "CF-1.10",
         "g3sim_format": FORMAT,
@@ -256,22 +224,19 @@ def sobol_sensitivity(
         "scenario_source": str(scenario.source),
         "scenario_toml": scenario.to_toml(),
         "scenario_sha256": scenario.sha256,
-        "model": model.name,
+        "model": model,
         "focus": scenario.focus,
         "top_k": scenario.top_k,
         "seed": np.int64(seed),
         "draws": np.int64(n),
-        "model_evaluations": np.int64(res.evaluations),
+        "model_evaluations": np.int64(evaluations),
         "metric": metric,
         "year": np.int32(year),
-        "factors_varied": ", ".join(names),
+        "factors_varied": ", ".join(scenario.factor_names),
         "correlation_ignored": ", ".join(corr.factors) if corr is not None else "",
         "observations_ignored": len(scenario.observations),
         **_provenance(),
-        "elapsed_s": round(time.perf_counter() - t0, 4),
-        "command": command,
     }
-    return ds
 
 
 def _sobol_dataset(res: SobolIndices, factor_names: Sequence[str]) -> xr.Dataset:
@@ -297,53 +262,8 @@ def _sobol_dataset(res: SobolIndices, factor_names: Sequence[str]) -> xr.Dataset
     return xr.Dataset(data, coords={"factor": ("factor", list(factor_names))})
 
 
-def scenario_of_result(ds: xr.Dataset, path: str | Path) -> Scenario:
-    """The scenario a result ran, from its ``scenario_toml`` attribute."""
-    text = ds.attrs.get("scenario_toml")
-    if not isinstance(text, str):
-        raise AnalysisError(f"{path}: no scenario_toml attribute; name the scenario file instead")
-    return scenario_from_dict(tomllib.loads(text), source=f"{path} (its stored scenario)")
-
-
 # ---------------------------------------------------------------------------------------------
-# Per-draw data of a saved result
-
-
-@dataclass(frozen=True)
-class PerDraw:
-    """A result's per-draw factors, outcomes and weights for one metric and year."""
-
-    x: np.ndarray  # (draw, factor)
-    y: np.ndarray  # (draw, outcome): in_top_k, score
-    weights: np.ndarray | None
-    names: tuple[str, ...]
-    metric: str
-    year: int
-
-
-def per_draw(
-    ds: xr.Dataset,
-    *,
-    metric: str | None = None,
-    year: int | None = None,
-    factors: Sequence[str] | None = None,
-    source: str = "the result",
-) -> PerDraw:
-    """Factor values and headline outcomes of every draw kept in a results Dataset."""
-    if "draw" not in ds.dims or "factor_value" not in ds or "focus_rank" not in ds:
-        raise AnalysisError(
-            f"{source} has no per-draw data (it was run with --no-keep-draws); rerun the "
-            "scenario with --keep-draws (the default up to 1,000,000 draws)"
-        )
-    names = [str(f) for f in ds["factor"].values]
-    which = resolve_factors(names, factors, source)
-    metric, year = resolve_target(ds["metric"].values, ds["year"].values, metric, year, source)
-    rank = ds["focus_rank"].sel(metric=metric, year=year).values
-    value = ds["focus_value"].sel(metric=metric, year=year).values
-    y = np.column_stack([(rank <= int(ds.attrs["top_k"])).astype(float), value])
-    x = np.asarray(ds["factor_value"].values, dtype=float)[:, which]
-    w = np.asarray(ds["weight"].values, dtype=float) if "weight" in ds else None
-    return PerDraw(x, y, w, tuple(names[j] for j in which), metric, year)
+# Rank measures of a saved result's per-draw data
 
 
 def rank_sensitivity_of_result(
@@ -364,46 +284,19 @@ def rank_sensitivity_of_result(
     )
     w = pd_.weights if pd_.weights is not None else np.ones(len(pd_.x))
     mean = w @ pd_.y / w.sum()
-    conf = f"{confidence:.0%}"
-    dims = ("outcome", "factor")
-    rc = res.rank_correlation
-    data = {
-        "rank_correlation": _var(dims, rc.value, "Spearman rank correlation with the outcome"),
-        "rank_correlation_lower": _var(
-            dims, rc.lower, f"lower bound of the {conf} Fisher-z interval of rank_correlation"
-        ),
-        "rank_correlation_upper": _var(
-            dims, rc.upper, f"upper bound of the {conf} Fisher-z interval of rank_correlation"
-        ),
-        "srrc": _var(dims, res.srrc, "standardised rank regression coefficient"),
-        "srrc_r_squared": _var(
-            ("outcome",), res.r_squared, "R² of the rank regression on all the factors shown"
-        ),
-        "outcome_mean": _var(("outcome",), mean, "mean of the outcome", "see outcome_units"),
-    }
-    units = (
-        dict(zip(ds["factor"].values.tolist(), ds["factor_units"].values.tolist(), strict=True))
-        if "factor_units" in ds
-        else {}
-    )
-    desc = (
-        dict(
-            zip(ds["factor"].values.tolist(), ds["factor_description"].values.tolist(), strict=True)
-        )
-        if "factor_description" in ds
-        else {}
-    )
+    units = factor_attribute(ds, "factor_units")
+    desc = factor_attribute(ds, "factor_description")
     a = ds.attrs
     metric_units = (
         str(ds["metric_units"].sel(metric=pd_.metric).item()) if "metric_units" in ds else ""
     )
     out = xr.Dataset(
-        data,
+        _rank_variables(res, mean, confidence),
         coords={
             "factor": ("factor", list(pd_.names)),
-            "factor_units": ("factor", [str(units.get(f, "")) for f in pd_.names]),
-            "factor_description": ("factor", [str(desc.get(f, "")) for f in pd_.names]),
-            **_outcome_coords(str(a["focus"]), int(a["top_k"]), pd_.metric, pd_.year, metric_units),
+            "factor_units": ("factor", [units.get(f, "") for f in pd_.names]),
+            "factor_description": ("factor", [desc.get(f, "") for f in pd_.names]),
+            **outcome_coords(str(a["focus"]), int(a["top_k"]), pd_.metric, pd_.year, metric_units),
         },
     )
     out.attrs = {
@@ -435,78 +328,32 @@ def rank_sensitivity_of_result(
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Scenario discovery
-
-
-@dataclass(frozen=True)
-class Discovery:
-    """A PRIM box for the focus reaching the top k, with what it was computed from."""
-
-    prim: PrimResult
-    metric: str
-    year: int
-    focus: str
-    top_k: int
-    scenario_name: str
-    seed: int
-    weighted: bool
-    source: str
-    factor_units: dict
-
-
-def discover(
-    ds: xr.Dataset,
-    *,
-    metric: str | None = None,
-    year: int | None = None,
-    factors: Sequence[str] | None = None,
-    threshold_density: float | None = None,
-    min_coverage: float = 0.5,
-    alpha: float = 0.05,
-    min_mass: float = 0.05,
-    source: str = "the result",
-) -> Discovery:
-    """PRIM on a result's per-draw data: the factor box where the focus reaches the top k."""
-    pd_ = per_draw(ds, metric=metric, year=year, factors=factors, source=source)
-    res = prim(
-        x=pd_.x,
-        y=pd_.y[:, 0],
-        weights=pd_.weights,
-        names=pd_.names,
-        alpha=alpha,
-        min_mass=min_mass,
-        min_coverage=min_coverage,
-        threshold_density=threshold_density,
-    )
-    units = {}
-    if "factor_units" in ds:
-        units = dict(
-            zip(ds["factor"].values.tolist(), ds["factor_units"].values.tolist(), strict=True)
-        )
-    a = ds.attrs
-    return Discovery(
-        prim=res,
-        metric=pd_.metric,
-        year=pd_.year,
-        focus=str(a["focus"]),
-        top_k=int(a["top_k"]),
-        scenario_name=str(a.get("scenario_name", "")),
-        seed=int(a.get("seed", -1)),
-        weighted=pd_.weights is not None,
-        source=source,
-        factor_units={str(k): str(v) for k, v in units.items()},
-    )
+def _rank_variables(res: RankSensitivity, mean: np.ndarray, confidence: float) -> dict:
+    conf = f"{confidence:.0%}"
+    dims = ("outcome", "factor")
+    rc = res.rank_correlation
+    return {
+        "rank_correlation": _var(dims, rc.value, "Spearman rank correlation with the outcome"),
+        "rank_correlation_lower": _var(
+            dims, rc.lower, f"lower bound of the {conf} Fisher-z interval of rank_correlation"
+        ),
+        "rank_correlation_upper": _var(
+            dims, rc.upper, f"upper bound of the {conf} Fisher-z interval of rank_correlation"
+        ),
+        "srrc": _var(dims, res.srrc, "standardised rank regression coefficient"),
+        "srrc_r_squared": _var(
+            ("outcome",), res.r_squared, "R² of the rank regression on all the factors shown"
+        ),
+        "outcome_mean": _var(("outcome",), mean, "mean of the outcome", "see outcome_units"),
+    }
 
 
 __all__ = [
+    "DEFAULT_SOBOL_N",
     "NOISE",
     "OUTCOMES",
-    "Discovery",
     "ModelOutcomes",
-    "discover",
-    "per_draw",
+    "choose_seed",
     "rank_sensitivity_of_result",
-    "scenario_of_result",
     "sobol_sensitivity",
 ]

@@ -1,7 +1,7 @@
 """``g3sim plot`` and ``g3sim report``: figures and a self-contained HTML report of a result.
 
-The commands join the ``g3sim`` group when this module is imported (cli.py imports it last).
-They parse and call the Python API (:mod:`simulator.plots`, :mod:`simulator.report`) only.
+They parse and call the Python API (:mod:`simulator.plots`, :mod:`simulator.views.html`) only,
+imported when a command runs: they import matplotlib, which ``g3sim`` start-up must not.
 """
 
 from __future__ import annotations
@@ -10,16 +10,14 @@ from pathlib import Path
 
 import click
 
-from .cli import main
-
-DPI = 150  # = plot_files.DPI; that module (and matplotlib) loads only when a command runs
+DPI = 150  # = plots.files.DPI; that module (and matplotlib) loads only when a command runs
 
 
 class PlotCommand(click.Command):
     """``g3sim plot``, whose help lists the registered kinds, read when help is shown."""
 
     def format_help_text(self, ctx, formatter):
-        from .plots import KINDS
+        from ..plots import KINDS  # heavy: matplotlib
 
         super().format_help_text(ctx, formatter)
         formatter.write_paragraph()
@@ -29,7 +27,7 @@ class PlotCommand(click.Command):
                 formatter.write_dl([(name, spec.summary) for name, spec in KINDS.items()])
 
 
-@main.command(
+@click.command(
     cls=PlotCommand,
     epilog="""\b
 Examples:
@@ -83,9 +81,9 @@ def plot(result, kind, output, metrics, country, top, dpi):
     RESULT is a results file of `g3sim run`, or for `tornado` a file of `g3sim sensitivity
     --output`, for `compare` a file of `g3sim compare --output`.
     """
-    from .plot_files import check_output, open_for_plot, save_figure
-    from .plots import plot as draw
-    from .plots import plot_kind
+    from ..plots import plot as draw  # heavy: matplotlib
+    from ..plots import plot_kind  # heavy: matplotlib
+    from ..plots.files import check_output, open_for_plot, save_figure  # heavy: matplotlib
 
     plot_kind(kind)  # an unknown kind fails before the file is read
     check_output(output)
@@ -95,7 +93,7 @@ def plot(result, kind, output, metrics, country, top, dpi):
     click.echo(f"saved {output}")
 
 
-@main.command(
+@click.command(
     epilog="""\b
 Examples:
   g3sim report results/baseline.nc              # writes results/baseline.html
@@ -115,8 +113,8 @@ def report(result, output):
     The page embeds its figures and style and loads nothing from the network: it opens offline
     in any browser and can be mailed as one file.
     """
-    from .plot_files import open_for_plot
-    from .report import default_report_path, write_report
+    from ..plots.files import open_for_plot  # heavy: matplotlib
+    from ..views.html import default_report_path, write_report  # heavy: matplotlib
 
     ds = open_for_plot(result)  # first: a missing file or a folder is the error to report
     out = output or default_report_path(result)

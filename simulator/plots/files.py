@@ -15,8 +15,9 @@ from pathlib import Path
 import xarray as xr
 from matplotlib.figure import Figure
 
-from .errors import ConfigError, OutputError, ResultsError
-from .plots import ANALYSES
+from ..errors import ConfigError, OutputError, ResultsError
+from ..results import open_results
+from .kinds import ANALYSES
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 DPI = 150
@@ -28,8 +29,6 @@ def open_for_plot(path: str | os.PathLike) -> xr.Dataset:
     A results file goes through :func:`simulator.results.open_results` and its checks; a file
     that fails them is accepted only if it is an analysis Dataset (``analysis`` attribute).
     """
-    from .results import open_results
-
     try:
         return open_results(path)
     except ResultsError:

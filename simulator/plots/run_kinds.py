@@ -1,18 +1,11 @@
-"""Figures from a results Dataset: one function per kind, found through a registry.
+"""Figures of a run's results (``probability``, ``ranks``, ``fan``, ``race``, ``convergence``).
 
-Pure: a Dataset in, a :class:`matplotlib.figure.Figure` out (files: :mod:`simulator.plot_files`).
-pyplot is never imported, so no global figure state leaks between figures: each figure is a
-``Figure`` with its own Agg canvas and is freed when it goes out of scope.
-
-Adding a kind is one function decorated with :func:`kind`, which names the kind, says what it
-shows and what data it needs (a function returning what the file lacks, or ``None``). The
-drawing helpers (colours, axes, labels) live in :mod:`simulator.plot_style`.
+Adding a kind is one function decorated with ``REGISTRY.kind``, which names the kind, says
+what it shows and what data it needs (:mod:`.kinds`). The drawing helpers (colours, axes,
+labels) live in :mod:`.style`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -21,17 +14,19 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
-from .errors import ConfigError, G3simError, ResultsError, did_you_mean
-from .plot_style import (
+from ..errors import ConfigError
+from .kinds import RACE_TOP, KindRegistry, PlotOptions, needs_run, needs_trace
+from .style import (
     FOCUS,
     RIVAL,
     RIVAL_COLOURS,
+    band,
     country_name,
     end_labels,
     metric_colour,
     metric_label,
     new_figure,
-    pct,
+    pct_label,
     percent_axis,
     rank_rows,
     si,
@@ -41,236 +36,8 @@ from .plot_style import (
     year_axis,
 )
 
-ANALYSES = ("sensitivity", "comparison", "discovery")
-
-
-@dataclass(frozen=True)
-class PlotOptions:
-    """What a kind draws: the metrics, the country in focus, and how many countries (``race``)
-    or factors (``tornado``) to show (``None``: the kind's default)."""
-
-    metrics: tuple[str, ...]
-    country: str
-    top: int | None = None
-
-
-RACE_TOP = 8  # countries in `race`
-TORNADO_TOP = 15  # factors in `tornado`
-
-
-Lacks = Callable[[xr.Dataset], str | None]
-Draw = Callable[[xr.Dataset, PlotOptions], Figure]
-
-
-@dataclass(frozen=True)
-class PlotKind:
-    """A registered kind: its name, a one-line summary, what it needs and how it draws."""
-
-    name: str
-    summary: str
-    lacks: Lacks
-    draw: Draw | None
-
-
-KINDS: dict[str, PlotKind] = {}
-
-
-def kind(name: str, summary: str, *, lacks: Lacks) -> Callable[[Draw], Draw]:
-    """Register a drawing function as plot kind ``name``.
-
-    ``lacks(ds)`` returns what ``ds`` is missing for this kind, as the end of a sentence that
-    starts with the file's name ("has no convergence trace; run ..."), or ``None``.
-    """
-
-    def register(draw: Draw) -> Draw:
-        KINDS[name] = PlotKind(name, summary, lacks, draw)
-        return draw
-
-    return register
-
-
-# ---------------------------------------------------------------------------------------------
-# Data requirements
-
-
-def needs_run(*variables: str) -> Lacks:
-    """The kind draws a result of ``g3sim run`` holding ``variables``."""
-
-    def lacks(ds: xr.Dataset) -> str | None:
-        analysis = ds.attrs.get("analysis")
-        if analysis in ANALYSES:
-            for_it = [k.name for k in KINDS.values() if getattr(k.lacks, "analysis", 0) == analysis]
-            return (
-                f"is a {analysis} result, not a `g3sim run` result; plot it with --kind "
-                f"{' or '.join(for_it) or '(none yet)'}"
-            )
-        missing = [v for v in variables if v not in ds.variables]
-        if missing:
-            return (
-                f"lacks {', '.join(missing)}; re-run the scenario with this g3sim "
-                "(`g3sim run SCENARIO`)"
-            )
-        return None
-
-    return lacks
-
-
-def needs_trace(ds: xr.Dataset) -> str | None:
-    if ds.attrs.get("analysis") in ANALYSES:
-        return needs_run()(ds)
-    if not all(v in ds.variables for v in ("trace_draws", "trace_p_top", "trace_halfwidth")):
-        return (
-            "has no convergence trace (trace_draws, trace_p_top, trace_halfwidth); re-run it "
-            "with this g3sim, e.g. `g3sim run SCENARIO --target-halfwidth 0.005`"
-        )
-    return None
-
-
-def needs_analysis(
-    analysis: str,
-    how: str,
-    *,
-    variables: Callable[[xr.Dataset], Sequence[str]] | Sequence[str] = (),
-) -> Lacks:
-    """The kind draws an analysis Dataset whose ``analysis`` attribute is ``analysis``, holding
-    ``variables`` (a list, or a function of the Dataset giving one)."""
-
-    def lacks(ds: xr.Dataset) -> str | None:
-        found = ds.attrs.get("analysis")
-        if found != analysis:
-            what = f"a {found} result" if found else "a result of `g3sim run`"
-            return f"is {what}, not a {analysis} result; {how}"
-        needed = variables(ds) if callable(variables) else variables
-        missing = [v for v in needed if v not in ds.variables]
-        if missing:
-            return (
-                f"is a {analysis} result without {', '.join(missing)} (made by an older g3sim?); "
-                f"{how}"
-            )
-        return None
-
-    lacks.analysis = analysis
-    return lacks
-
-
-# ---------------------------------------------------------------------------------------------
-# Public API
-
-
-def plot(
-    ds: xr.Dataset,
-    kind: str,
-    *,
-    metric: str | Sequence[str] | None = None,
-    country: str | None = None,
-    top: int | None = None,
-    source: str = "the result",
-) -> Figure:
-    """Draw figure ``kind`` of a results Dataset.
-
-    Parameters
-    ----------
-    ds
-        A results Dataset (:func:`simulator.results.open_results`), or an analysis Dataset for
-        the kinds that draw one.
-    kind
-        One of :data:`KINDS` (``g3sim plot --help`` lists them).
-    metric
-        A metric or metrics to draw [default: every metric in ``ds``].
-    country
-        The country in focus (ISO alpha-3) [default: the run's focus country].
-    top
-        How many leading countries ``race`` shows (the focus is added if not among them)
-        [default: 8], or how many factors ``tornado`` shows [default: 15].
-    source
-        The file's name, for error messages.
-
-    Raises
-    ------
-    ConfigError
-        An unknown kind, metric or country (exit code 2 on the command line).
-    ResultsError
-        ``ds`` lacks the data the kind needs; the message says what to run.
-    """
-    spec = plot_kind(kind)
-    missing = spec.lacks(ds)
-    if missing:
-        raise ResultsError(f"{source} {missing}")
-    if spec.draw is None:
-        raise G3simError(
-            f"--kind {kind}: drawing {source} is not implemented in this g3sim yet; see "
-            "docs/plots.md"
-        )
-    return spec.draw(ds, _options(ds, metric=metric, country=country, top=top, source=source))
-
-
-def plot_kind(name: str) -> PlotKind:
-    """The registered kind ``name``, or a ConfigError listing the valid ones."""
-    if name not in KINDS:
-        raise ConfigError(
-            f"unknown plot kind {name!r}{did_you_mean(name, KINDS)}; choose one of "
-            f"{', '.join(KINDS)}"
-        )
-    return KINDS[name]
-
-
-def available_kinds(ds: xr.Dataset) -> list[str]:
-    """The kinds that can draw ``ds`` now (its data is there and the drawing is written)."""
-    return [k.name for k in KINDS.values() if k.draw is not None and k.lacks(ds) is None]
-
-
-def _options(
-    ds: xr.Dataset,
-    *,
-    metric: str | Sequence[str] | None,
-    country: str | None,
-    top: int | None,
-    source,
-) -> PlotOptions:
-    if "metric" in ds.coords:
-        metrics_in = [str(m) for m in ds["metric"].values]
-    else:  # a sensitivity result is about one metric
-        metrics_in = [str(ds.attrs["metric"])] if "metric" in ds.attrs else []
-    if metric is None or (not isinstance(metric, str) and len(metric) == 0):
-        metrics = tuple(metrics_in)
-    else:
-        metrics = (metric,) if isinstance(metric, str) else tuple(dict.fromkeys(metric))
-        for m in metrics:
-            if m not in metrics_in and "metric" not in ds.coords:
-                raise ConfigError(
-                    f"--metric {m!r}: {source} is a sensitivity of {', '.join(metrics_in)} "
-                    f"only; run `g3sim sensitivity SCENARIO --metric {m}` for {m}"
-                )
-            if m not in metrics_in:
-                raise ConfigError(
-                    f"--metric {m!r} is not in {source}{did_you_mean(m, metrics_in)}; its "
-                    f"metrics are {', '.join(metrics_in)}"
-                )
-    countries = [str(c) for c in ds["country"].values] if "country" in ds.coords else []
-    analysis = ds.attrs.get("analysis")
-    focus = str(ds.attrs.get("focus", ds.attrs.get("focus_a", "")))
-    if country and analysis in ANALYSES and country != focus:
-        raise ConfigError(
-            f"--country {country!r}: {source} is a {analysis} result about {focus} only; "
-            + (
-                f"run `g3sim sensitivity SCENARIO --set scenario.focus={country}` for {country}"
-                if analysis == "sensitivity"
-                else f"compare scenarios whose scenario.focus is {country!r}"
-            )
-        )
-    country = country or focus
-    if countries and country not in countries:
-        raise ConfigError(
-            f"--country {country!r} is not in {source}{did_you_mean(country, countries)}; use "
-            "an ISO alpha-3 code of the results' countries"
-        )
-    if top is not None and top < 1:
-        raise ConfigError(f"--top {top}: must be at least 1, e.g. --top 8")
-    return PlotOptions(metrics=metrics, country=country, top=top)
-
-
-# ---------------------------------------------------------------------------------------------
-# Kinds of a run
+REGISTRY = KindRegistry()
+kind = REGISTRY.kind
 
 
 @kind(
@@ -293,7 +60,7 @@ def probability(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         band(ax, years, lo, hi, color=colour, alpha=0.25)
         ax.plot(years, p, color=colour, linewidth=2.6, marker="o", markersize=5)
         top = max(top, float(np.nanmax(hi)))
-        labels.append((p[-1], f"{metric_label(ds, m)}  {pct(p[-1])}", colour, "bold"))
+        labels.append((p[-1], f"{metric_label(ds, m)}  {pct_label(p[-1])}", colour, "bold"))
     percent_axis(ax, top)
     year_axis(ax, years)
     style_axes(ax)
@@ -319,16 +86,7 @@ def ranks(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     nm = len(opt.metrics)
     fig, axes = new_figure(1.3 + 4.4 * nm + 0.25 * max(len(years) - 5, 0) * nm, 5.6, nm)
     prob = ds["rank_probability"].sel(country=opt.country)
-    tables = []
-    for m in opt.metrics:
-        p = prob.sel(metric=m).values  # (year, rank)
-        shown = rank_rows(p, k)
-        rows = p[:, :shown].T
-        labels = [str(r) for r in range(1, shown + 1)]
-        if shown < p.shape[1]:
-            rows = np.vstack([rows, p[:, shown:].sum(axis=1)])
-            labels.append(f"{shown + 1}+")
-        tables.append((m, rows, labels))
+    tables = [(m, *_rank_grid(prob.sel(metric=m).values, k)) for m in opt.metrics]
     vmax = max(float(np.nanmax(t[1])) for t in tables)
     vmax = min(1.0, max(vmax, 0.05))
     image = None
@@ -362,9 +120,9 @@ def ranks(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         ax.set_ylabel("Rank (1 = first)")
         p_top = rows[:k].sum(axis=0)
         ax.set_title(
-            f"{metric_label(ds, m)} · P(top {k}) {pct(p_top[0])} → {pct(p_top[-1])}"
+            f"{metric_label(ds, m)} · P(top {k}) {pct_label(p_top[0])} → {pct_label(p_top[-1])}"
             if len(years) > 1
-            else f"{metric_label(ds, m)} · P(top {k}) {pct(p_top[0])}",
+            else f"{metric_label(ds, m)} · P(top {k}) {pct_label(p_top[0])}",
             fontsize=10.5,
         )
     bar = fig.colorbar(image, ax=list(axes), shrink=0.85, aspect=30, pad=0.02)
@@ -380,12 +138,16 @@ def ranks(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     return fig
 
 
-def band(ax, years: np.ndarray, lo: np.ndarray, hi: np.ndarray, **style) -> None:
-    """Shade between ``lo`` and ``hi`` by year; a single year gets a short bar, not nothing."""
-    if len(years) == 1:
-        years = np.array([years[0] - 0.12, years[0] + 0.12])
-        lo, hi = np.repeat(lo, 2), np.repeat(hi, 2)
-    ax.fill_between(years, lo, hi, linewidth=0, **style)
+def _rank_grid(p: np.ndarray, k: int) -> tuple[np.ndarray, list[str]]:
+    """The heat map's rows (rank, year) of ``p`` (year, rank) and their labels: the ranks
+    :func:`rank_rows` shows, the rest summed in one row "N+"."""
+    shown = rank_rows(p, k)
+    rows = p[:, :shown].T
+    labels = [str(r) for r in range(1, shown + 1)]
+    if shown < p.shape[1]:
+        rows = np.vstack([rows, p[:, shown:].sum(axis=1)])
+        labels.append(f"{shown + 1}+")
+    return rows, labels
 
 
 def _cell(v: float) -> str:
@@ -582,7 +344,3 @@ def convergence(ds: xr.Dataset, opt: PlotOptions) -> Figure:
 
 def opt_focus(ds: xr.Dataset) -> str:
     return str(ds.attrs.get("focus", "focus"))
-
-
-# The kinds of an analysis's results register themselves on import.
-from . import plot_analysis  # noqa: E402, F401

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ._version import __version__
-from .errors import ResultsError
-from .stats import Z95
+from .._version import __version__
+from ..errors import ResultsError
+from ..stats import Z95
 
 PAIRING_ATTRS = ("seed", "draws", "design", "block_size")
 
@@ -55,45 +55,72 @@ def compare_results(a: xr.Dataset, b: xr.Dataset) -> xr.Dataset:
     if not metrics or not years:
         raise ResultsError("the two results share no metric and year; compare like with like")
     paired, note = pairing(a, b)
-    shape = (len(metrics), len(years))
-    out = {k: np.empty(shape) for k in ("p_a", "p_b", "se_paired", "se_independent")}
-    for side, ds in (("a", a), ("b", b)):
-        p = ds["p_top"].sel(country=ds.attrs["focus"], metric=metrics, year=years).values
-        out[f"p_{side}"][:] = p
+    pa, pb = (_headline(ds, metrics, years) for ds in (a, b))
+    se_independent = _independent_se(a, b, pa, pb)
+    if paired:
+        se_paired = _paired_se(a, b, pa, pb, metrics, years)
+        se = se_paired
+    else:
+        se_paired = np.full_like(pa, np.nan)
+        se = se_independent
+    vrf = _variance_reduction(se_paired, se_independent, paired)
+    ds = _comparison_dataset(pa, pb, se, se_paired, se_independent, vrf, metrics, years)
+    ds.attrs = _attrs(a, b, paired, note)
+    return ds
+
+
+def _headline(ds: xr.Dataset, metrics: list, years: list) -> np.ndarray:
+    """P(focus rank ≤ top_k) of one side, (metric, year)."""
+    p = ds["p_top"].sel(country=ds.attrs["focus"], metric=metrics, year=years).values
+    out = np.empty((len(metrics), len(years)))
+    out[:] = p
+    return out
+
+
+def _independent_se(a: xr.Dataset, b: xr.Dataset, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     ess_a = float(a["effective_sample_size"])
     ess_b = float(b["effective_sample_size"])
-    pa, pb = out["p_a"], out["p_b"]
-    out["se_independent"][:] = np.sqrt(pa * (1 - pa) / ess_a + pb * (1 - pb) / ess_b)
-    if paired:
-        wa, wb = _weights(a), _weights(b)
-        wa, wb = wa / wa.mean(), wb / wb.mean()
-        ka, kb = int(a.attrs["top_k"]), int(b.attrs["top_k"])
-        n = a.sizes["draw"]
-        for i, m in enumerate(metrics):
-            for j, y in enumerate(years):
-                ia = a["focus_rank"].sel(metric=m, year=y).values <= ka
-                ib = b["focus_rank"].sel(metric=m, year=y).values <= kb
-                z = wb * (ib - pb[i, j]) - wa * (ia - pa[i, j])
-                out["se_paired"][i, j] = z.std(ddof=1) / np.sqrt(n) if n > 1 else np.inf
-        se = out["se_paired"]
-    else:
-        out["se_paired"][:] = np.nan
-        se = out["se_independent"]
-    diff = pb - pa
+    return np.sqrt(pa * (1 - pa) / ess_a + pb * (1 - pb) / ess_b)
+
+
+def _paired_se(
+    a: xr.Dataset, b: xr.Dataset, pa: np.ndarray, pb: np.ndarray, metrics: list, years: list
+) -> np.ndarray:
+    """The paired standard error of P_B − P_A from the per-draw indicators (module docstring)."""
+    wa, wb = _weights(a), _weights(b)
+    wa, wb = wa / wa.mean(), wb / wb.mean()
+    ka, kb = int(a.attrs["top_k"]), int(b.attrs["top_k"])
+    n = a.sizes["draw"]
+    se = np.empty(pa.shape)
+    for i, m in enumerate(metrics):
+        for j, y in enumerate(years):
+            ia = a["focus_rank"].sel(metric=m, year=y).values <= ka
+            ib = b["focus_rank"].sel(metric=m, year=y).values <= kb
+            z = wb * (ib - pb[i, j]) - wa * (ia - pa[i, j])
+            se[i, j] = z.std(ddof=1) / np.sqrt(n) if n > 1 else np.inf
+    return se
+
+
+def _variance_reduction(
+    se_paired: np.ndarray, se_independent: np.ndarray, paired: bool
+) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        vrf = np.where(
-            out["se_paired"] > 0, (out["se_independent"] / out["se_paired"]) ** 2, np.inf
-        )
+        vrf = np.where(se_paired > 0, (se_independent / se_paired) ** 2, np.inf)
         # Both zero (no draw reaches the top k in either run): the factor is undefined.
-        vrf = np.where((out["se_paired"] == 0) & (out["se_independent"] == 0), np.nan, vrf)
+        vrf = np.where((se_paired == 0) & (se_independent == 0), np.nan, vrf)
     if not paired:
         vrf[:] = np.nan
+    return vrf
+
+
+def _comparison_dataset(pa, pb, se, se_paired, se_independent, vrf, metrics, years) -> xr.Dataset:
     dims = ("metric", "year")
 
     def var(data, long_name):
         return (dims, data, {"long_name": long_name, "units": "1"})
 
-    ds = xr.Dataset(
+    diff = pb - pa
+    return xr.Dataset(
         {
             "p_a": var(pa, "P(focus rank <= top_k) in scenario A"),
             "p_b": var(pb, "P(focus rank <= top_k) in scenario B"),
@@ -104,9 +131,9 @@ def compare_results(a: xr.Dataset, b: xr.Dataset) -> xr.Dataset:
             "difference_upper": var(
                 diff + Z95 * se, "upper bound of the 95% interval of P_B - P_A"
             ),
-            "se_paired": var(out["se_paired"], "standard error of P_B - P_A from paired draws"),
+            "se_paired": var(se_paired, "standard error of P_B - P_A from paired draws"),
             "se_independent": var(
-                out["se_independent"], "standard error of P_B - P_A for independent runs"
+                se_independent, "standard error of P_B - P_A for independent runs"
             ),
             "variance_reduction": var(
                 vrf, "variance of independent runs / variance of paired draws"
@@ -114,7 +141,10 @@ def compare_results(a: xr.Dataset, b: xr.Dataset) -> xr.Dataset:
         },
         coords={"metric": ("metric", [str(m) for m in metrics]), "year": ("year", years)},
     )
-    ds.attrs = {
+
+
+def _attrs(a: xr.Dataset, b: xr.Dataset, paired: bool, note: str) -> dict:
+    return {
         "title": f"g3sim comparison: {a.attrs['scenario_name']} → {b.attrs['scenario_name']}",
         "analysis": "comparison",
         "g3sim_format": "g3sim-comparison",
@@ -129,4 +159,3 @@ def compare_results(a: xr.Dataset, b: xr.Dataset) -> xr.Dataset:
             for k in ("scenario_name", "scenario_sha256", "focus", "top_k", "seed", "draws")
         },
     }
-    return ds

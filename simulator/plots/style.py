@@ -210,7 +210,7 @@ def metric_label(ds: xr.Dataset, metric: str, *, long: bool = False, units: bool
     return f"{text} [{unit}]" if unit not in ("", "1") else text
 
 
-def pct(p: float) -> str:
+def pct_label(p: float) -> str:
     """A probability as a short percentage for labels: 0%, <0.1%, 4.0%, 17%, >99.9%, 100%."""
     if not math.isfinite(p):
         return "n/a"
@@ -386,3 +386,11 @@ def _spread(pos: np.ndarray, gap: float, *, low: float, high: float) -> np.ndarr
         shift = low - pos[0]
         pos = pos + shift  # too many to fit: keep the spacing, overflow at the top
     return pos
+
+
+def band(ax, years: np.ndarray, lo: np.ndarray, hi: np.ndarray, **style) -> None:
+    """Shade between ``lo`` and ``hi`` by year; a single year gets a short bar, not nothing."""
+    if len(years) == 1:
+        years = np.array([years[0] - 0.12, years[0] + 0.12])
+        lo, hi = np.repeat(lo, 2), np.repeat(hi, 2)
+    ax.fill_between(years, lo, hi, linewidth=0, **style)

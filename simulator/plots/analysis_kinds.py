@@ -1,7 +1,6 @@
-"""Figures of an analysis's results (``tornado``, ``compare``), registered in :mod:`.plots`.
+"""Figures of an analysis's results (``tornado``, ``compare``).
 
-Imported at the end of :mod:`simulator.plots`, which holds the registry, the options and the
-kinds of a run's results; see there for the contract of a kind.
+Registered on this module's ``REGISTRY``; :mod:`.kinds` holds the contract of a kind.
 """
 
 from __future__ import annotations
@@ -17,30 +16,28 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .plot_style import (
+from .kinds import TORNADO_TOP, KindRegistry, PlotOptions, needs_analysis
+from .style import (
     FOCUS,
     OKABE_ITO,
     SHORT_LABELS,
     TEXT,
+    band,
     end_labels,
     half_inches,
     legend_columns,
     metric_label,
     new_figure,
-    pct,
+    pct_label,
     percent_axis,
     si,
     style_axes,
     title,
     year_axis,
 )
-from .plots import (
-    TORNADO_TOP,
-    PlotOptions,
-    band,
-    kind,
-    needs_analysis,
-)
+
+REGISTRY = KindRegistry()
+kind = REGISTRY.kind
 
 SOBOL_VARIABLES = tuple(
     f"{index}{part}"
@@ -184,56 +181,71 @@ def _draw_tornado(ax, rows: list[_Row], *, sobol: bool) -> bool:
         for bar, dy, colour in zip(
             (row.main, row.second), (-height / 2, height / 2), colours, strict=True
         ):
-            v, lo, hi = bar
-            if not math.isfinite(v):
+            if not math.isfinite(bar[0]):
                 continue
             style = {"height": height, "color": colour, "linewidth": 0, "zorder": 2}
             if noise:
                 style.update(edgecolor="#444444", hatch="////", linewidth=0.6)
-            if noise and broken and v > hi_x:
-                # Broken bar: a white gap near the axis end says it goes on; the value is
-                # printed inside, with its interval.
-                cut = hi_x - 0.1 * span
-                ax.barh(yi + dy, cut - 0.03 * span, **style)
-                ax.barh(yi + dy, hi_x - cut, left=cut, **style)
-                interval = f" [{_index_text(lo, signed=False)}, {_index_text(hi, signed=False)}]"
-                ax.text(
-                    cut - 0.05 * span,
-                    yi + dy,
-                    _index_text(v, signed=False) + (interval if math.isfinite(lo) else ""),
-                    va="center",
-                    ha="right",
-                    fontsize=7.5,
-                    color=TEXT,
-                    zorder=4,
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "linewidth": 0},
-                )
+            if noise and broken and bar[0] > hi_x:
+                _broken_bar(ax, yi + dy, bar, style, hi_x=hi_x, span=span)
                 continue
-            ax.barh(yi + dy, v, **style)
-            if math.isfinite(lo) and math.isfinite(hi):
-                ax.errorbar(
-                    v,
-                    yi + dy,
-                    xerr=[[max(v - lo, 0.0)], [max(hi - v, 0.0)]],
-                    fmt="none",
-                    ecolor="#222222",
-                    elinewidth=0.9,
-                    capsize=2.2,
-                    capthick=0.9,
-                    zorder=3,
-                )
-            if bar is row.main:  # the sort key's value, beyond the end of its interval
-                left = v < 0
-                end = np.nanmin([v, lo]) if left else np.nanmax([v, hi])
-                ax.text(
-                    end + (-0.012 if left else 0.012) * span,
-                    yi + dy,
-                    _index_text(v, signed=not sobol),
-                    va="center",
-                    ha="right" if left else "left",
-                    fontsize=7.5,
-                    color="#444444" if noise else MAIN_BAR,
-                )
+            _bar(ax, yi + dy, bar, style, span=span, main=bar is row.main, noise=noise, sobol=sobol)
+    _tornado_axes(ax, y, rows, lo_x, hi_x)
+    return broken
+
+
+def _broken_bar(ax, y: float, bar, style: dict, *, hi_x: float, span: float) -> None:
+    """A bar broken off the scale: a white gap near the axis end says it goes on; the value is
+    printed inside, with its interval."""
+    v, lo, hi = bar
+    cut = hi_x - 0.1 * span
+    ax.barh(y, cut - 0.03 * span, **style)
+    ax.barh(y, hi_x - cut, left=cut, **style)
+    interval = f" [{_index_text(lo, signed=False)}, {_index_text(hi, signed=False)}]"
+    ax.text(
+        cut - 0.05 * span,
+        y,
+        _index_text(v, signed=False) + (interval if math.isfinite(lo) else ""),
+        va="center",
+        ha="right",
+        fontsize=7.5,
+        color=TEXT,
+        zorder=4,
+        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "linewidth": 0},
+    )
+
+
+def _bar(ax, y: float, bar, style: dict, *, span: float, main: bool, noise: bool, sobol: bool):
+    """One bar with its interval; the sort key's (``main``) value beyond the interval's end."""
+    v, lo, hi = bar
+    ax.barh(y, v, **style)
+    if math.isfinite(lo) and math.isfinite(hi):
+        ax.errorbar(
+            v,
+            y,
+            xerr=[[max(v - lo, 0.0)], [max(hi - v, 0.0)]],
+            fmt="none",
+            ecolor="#222222",
+            elinewidth=0.9,
+            capsize=2.2,
+            capthick=0.9,
+            zorder=3,
+        )
+    if main:
+        left = v < 0
+        end = np.nanmin([v, lo]) if left else np.nanmax([v, hi])
+        ax.text(
+            end + (-0.012 if left else 0.012) * span,
+            y,
+            _index_text(v, signed=not sobol),
+            va="center",
+            ha="right" if left else "left",
+            fontsize=7.5,
+            color="#444444" if noise else MAIN_BAR,
+        )
+
+
+def _tornado_axes(ax, y: np.ndarray, rows: list[_Row], lo_x: float, hi_x: float) -> None:
     ax.set_yticks(y, [r.label for r in rows])
     for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
         if row.style != "factor":
@@ -246,7 +258,6 @@ def _draw_tornado(ax, rows: list[_Row], *, sobol: bool) -> bool:
     style_axes(ax, grid="x")
     ax.spines["left"].set_visible(False)
     ax.xaxis.set_major_locator(MaxNLocator(6, steps=[1, 2, 2.5, 5, 10]))
-    return broken
 
 
 def _top_aligned(fig: Figure, ax, share: float):
@@ -284,26 +295,46 @@ def tornado(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         n = len(rows) + (0.4 if rows[-1].style == "noise" else 0)
         ax = _top_aligned(fig, ax, (n + 1.2) / (most + 1.2))
         broken |= _draw_tornado(ax, rows, sobol=sobol)
-        m = float(mean.sel(outcome=outcome)) if mean is not None else math.nan
-        if outcome == "in_top_k":
-            head = f"In the top {k}: P(rank ≤ {k}) = {pct(m)}"
-        elif outcome == "score":
-            head = f"{score[:1].upper()}{score[1:]}: mean {si(m)}"
-            if "outcome_variance" in ds:
-                sd = math.sqrt(max(float(ds["outcome_variance"].sel(outcome=outcome)), 0.0))
-                head += f", sd {si(sd)}"
-        else:
-            head = outcome.replace("_", " ")
-        if not sobol:
-            head += f" · R² {float(ds['srrc_r_squared'].sel(outcome=outcome)):.2f}"
+        head = _tornado_heading(ds, outcome, mean, k=k, score=score, sobol=sobol)
         ax.set_title(head, fontsize=10.5, loc="left")
         ax.set_xlabel(
             "Sobol index (share of the outcome's variance)"
             if sobol
             else "Spearman rank correlation with the outcome"
         )
+    note = _tornado_legend(
+        fig, sobol=sobol, level=f"{float(a.get('confidence_level', 0.95)):.0%}", broken=broken
+    )
+    what = "Sobol indices" if sobol else "rank correlations"
+    title(
+        fig,
+        ds,
+        f"What drives {focus}'s top-{k} chance and {score} in {year}: {what} by factor",
+        note=note,
+    )
+    return fig
+
+
+def _tornado_heading(ds, outcome: str, mean, *, k: int, score: str, sobol: bool) -> str:
+    """A panel's title: the outcome and its mean (sd), and R² for rank measures."""
+    m = float(mean.sel(outcome=outcome)) if mean is not None else math.nan
+    if outcome == "in_top_k":
+        head = f"In the top {k}: P(rank ≤ {k}) = {pct_label(m)}"
+    elif outcome == "score":
+        head = f"{score[:1].upper()}{score[1:]}: mean {si(m)}"
+        if "outcome_variance" in ds:
+            sd = math.sqrt(max(float(ds["outcome_variance"].sel(outcome=outcome)), 0.0))
+            head += f", sd {si(sd)}"
+    else:
+        head = outcome.replace("_", " ")
+    if not sobol:
+        head += f" · R² {float(ds['srrc_r_squared'].sel(outcome=outcome)):.2f}"
+    return head
+
+
+def _tornado_legend(fig: Figure, *, sobol: bool, level: str, broken: bool) -> str:
+    """The legend below the panels; returns the note for the title."""
     interval = Line2D([], [], color="#222222", linewidth=0.9, marker="|", markersize=6)
-    level = f"{float(a.get('confidence_level', 0.95)):.0%}"
     if sobol:
         handles = [
             Patch(color=MAIN_BAR, linewidth=0),
@@ -332,14 +363,7 @@ def tornado(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     fig.legend(
         handles, names, loc="outside lower center", ncols=legend_columns(fig, names), frameon=False
     )
-    what = "Sobol indices" if sobol else "rank correlations"
-    title(
-        fig,
-        ds,
-        f"What drives {focus}'s top-{k} chance and {score} in {year}: {what} by factor",
-        note=note,
-    )
-    return fig
+    return note
 
 
 def _pp(v: float, _pos=None) -> str:
@@ -389,70 +413,91 @@ def compare(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         nrows=2,
         height_ratios=[1.25, 1],
     )
-    colour_a, colour_b, colour_d = OKABE_ITO["blue"], FOCUS, "#222222"
+    colours = OKABE_ITO["blue"], FOCUS, "#222222"  # A, B, B − A
     for i, m in enumerate(opt.metrics):
-        top_ax, diff_ax = axes[i], axes[nm + i]
         sel = ds.sel(metric=m)
-        pa, pb = sel["p_a"].values, sel["p_b"].values
-        top_ax.plot(years, pa, color=colour_a, linewidth=2.2, marker="o", markersize=4.5)
-        top_ax.plot(years, pb, color=colour_b, linewidth=2.2, marker="s", markersize=4.5)
-        percent_axis(top_ax, float(np.nanmax([pa, pb])))
-        year_axis(top_ax, years)
-        top_ax.set_xlabel("")
-        top_ax.set_ylabel(f"P({focus} rank ≤ {k})")
-        style_axes(top_ax)
-        top_ax.set_title(metric_label(ds, m, long=True, units=False), fontsize=10.5)
-        end_labels(
-            top_ax,
-            [
-                (pa[-1], f"A  {pct(pa[-1])}", colour_a, "bold"),
-                (pb[-1], f"B  {pct(pb[-1])}", colour_b, "bold"),
-            ],
-            x=years[-1],
-        )
+        _compare_probabilities(axes[i], ds, sel, m, years, colours, focus=focus, k=k)
+        _compare_difference(axes[nm + i], sel, years, colours[2])
+    _compare_legend(fig, colours, name_a, name_b, one_year=len(years) == 1)
+    title(
+        fig,
+        ds,
+        f"{focus}'s chance of the top {k}: “{name_b}” against “{name_a}”",
+        note=f"{a.get('pairing', '')} · {_variance_reduction(ds, opt.metrics)}",
+    )
+    return fig
 
-        d = sel["difference"].values
-        lo, hi = sel["difference_lower"].values, sel["difference_upper"].values
-        if len(years) > 1:
-            band(diff_ax, years, lo, hi, color="#999999", alpha=0.35)
-        else:  # one year: an error bar reads better than a patch
-            diff_ax.errorbar(
-                years, d, yerr=[d - lo, hi - d], fmt="none", ecolor="#777777", capsize=6, zorder=2
-            )
-        diff_ax.axhline(0, color="#444444", linewidth=1.0, zorder=1)
-        diff_ax.plot(years, d, color=colour_d, linewidth=1.8, zorder=3)
-        clear = (lo > 0) | (hi < 0)  # the 95% interval excludes 0
-        diff_ax.scatter(
-            years,
-            d,
-            s=30,
-            marker="o",
-            facecolors=np.where(clear, colour_d, "white"),
-            edgecolors=colour_d,
-            linewidths=1.2,
-            zorder=4,
+
+def _compare_probabilities(ax, ds, sel, m, years, colours, *, focus: str, k: int) -> None:
+    """Top panel of ``compare``: P_A and P_B by year."""
+    colour_a, colour_b, _ = colours
+    pa, pb = sel["p_a"].values, sel["p_b"].values
+    ax.plot(years, pa, color=colour_a, linewidth=2.2, marker="o", markersize=4.5)
+    ax.plot(years, pb, color=colour_b, linewidth=2.2, marker="s", markersize=4.5)
+    percent_axis(ax, float(np.nanmax([pa, pb])))
+    year_axis(ax, years)
+    ax.set_xlabel("")
+    ax.set_ylabel(f"P({focus} rank ≤ {k})")
+    style_axes(ax)
+    ax.set_title(metric_label(ds, m, long=True, units=False), fontsize=10.5)
+    end_labels(
+        ax,
+        [
+            (pa[-1], f"A  {pct_label(pa[-1])}", colour_a, "bold"),
+            (pb[-1], f"B  {pct_label(pb[-1])}", colour_b, "bold"),
+        ],
+        x=years[-1],
+    )
+
+
+def _compare_difference(ax, sel, years, colour_d: str) -> None:
+    """Bottom panel of ``compare``: B − A with its 95% interval, filled where it excludes 0."""
+    d = sel["difference"].values
+    lo, hi = sel["difference_lower"].values, sel["difference_upper"].values
+    if len(years) > 1:
+        band(ax, years, lo, hi, color="#999999", alpha=0.35)
+    else:  # one year: an error bar reads better than a patch
+        ax.errorbar(
+            years, d, yerr=[d - lo, hi - d], fmt="none", ecolor="#777777", capsize=6, zorder=2
         )
-        values = np.concatenate([lo, hi, d, [0.0]])
-        values = values[np.isfinite(values)]
-        low, high = float(values.min()), float(values.max())
-        if high - low < 0.01:  # at least ±0.5 pp, so "no difference" looks like it
-            mid = (high + low) / 2
-            low, high = mid - 0.005, mid + 0.005
-        pad = (high - low) * 0.12
-        diff_ax.set_ylim(low - pad, high + pad)
-        diff_ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
-        diff_ax.yaxis.set_major_formatter(FuncFormatter(_pp))
-        diff_ax.set_ylabel("B − A [percentage points]")
-        year_axis(diff_ax, years)
-        style_axes(diff_ax)
-        last = f"{d[-1] * 100:+.2f} pp".replace("-", "−") if d[-1] != 0 else "0 pp"
-        end_labels(diff_ax, [(d[-1], last, colour_d, "bold")], x=years[-1])
+    ax.axhline(0, color="#444444", linewidth=1.0, zorder=1)
+    ax.plot(years, d, color=colour_d, linewidth=1.8, zorder=3)
+    clear = (lo > 0) | (hi < 0)  # the 95% interval excludes 0
+    ax.scatter(
+        years,
+        d,
+        s=30,
+        marker="o",
+        facecolors=np.where(clear, colour_d, "white"),
+        edgecolors=colour_d,
+        linewidths=1.2,
+        zorder=4,
+    )
+    values = np.concatenate([lo, hi, d, [0.0]])
+    values = values[np.isfinite(values)]
+    low, high = float(values.min()), float(values.max())
+    if high - low < 0.01:  # at least ±0.5 pp, so "no difference" looks like it
+        mid = (high + low) / 2
+        low, high = mid - 0.005, mid + 0.005
+    pad = (high - low) * 0.12
+    ax.set_ylim(low - pad, high + pad)
+    ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
+    ax.yaxis.set_major_formatter(FuncFormatter(_pp))
+    ax.set_ylabel("B − A [percentage points]")
+    year_axis(ax, years)
+    style_axes(ax)
+    last = f"{d[-1] * 100:+.2f} pp".replace("-", "−") if d[-1] != 0 else "0 pp"
+    end_labels(ax, [(d[-1], last, colour_d, "bold")], x=years[-1])
+
+
+def _compare_legend(fig, colours, name_a: str, name_b: str, *, one_year: bool) -> None:
+    colour_a, colour_b, colour_d = colours
     handles = [
         Line2D([], [], color=colour_a, linewidth=2.2, marker="o", markersize=4.5),
         Line2D([], [], color=colour_b, linewidth=2.2, marker="s", markersize=4.5),
         Line2D([], [], color=colour_d, linewidth=1.8, marker="o", markersize=5),
         Patch(color="#999999", alpha=0.35, linewidth=0)
-        if len(years) > 1
+        if not one_year
         else Line2D([], [], color="#777777", linewidth=0, marker="|", markersize=9),
     ]
     names = [
@@ -469,10 +514,3 @@ def compare(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         frameon=False,
         fontsize=9,
     )
-    title(
-        fig,
-        ds,
-        f"{focus}'s chance of the top {k}: “{name_b}” against “{name_a}”",
-        note=f"{a.get('pairing', '')} · {_variance_reduction(ds, opt.metrics)}",
-    )
-    return fig

@@ -1,8 +1,4 @@
-"""``g3sim sensitivity`` and ``g3sim discover``: parse, call simulator.analysis, render.
-
-Importing this module registers both commands on :data:`simulator.cli.main` (idempotent);
-:func:`register` adds them to any other click group.
-"""
+"""``g3sim sensitivity`` and ``g3sim discover``: parse, call simulator.analysis, render."""
 
 from __future__ import annotations
 
@@ -11,19 +7,26 @@ from pathlib import Path
 
 import click
 
-from .cli import (
+from ..analysis.discovery_study import discover as run_discover
+from ..analysis.sensitivity_study import (
+    DEFAULT_SOBOL_N,
+    rank_sensitivity_of_result,
+    sobol_sensitivity,
+)
+from ..analysis.targets import scenario_of_result
+from ..errors import ConfigError
+from ..results import check_writable, open_results, save
+from ..views.discovery import discovery_json, discovery_text
+from ..views.sensitivity import sensitivity_json, sensitivity_text, sensitivity_warnings
+from .options import (
     Progress,
-    _command_line,
+    command_line,
     format_option,
     is_result_path,
-    load_scenario_noting,
-    main,
+    load_with_warnings,
     quiet_option,
     set_option,
 )
-from .errors import ConfigError
-
-DEFAULT_SOBOL_N = 4096
 
 EPILOG_SENSITIVITY = """\b
 Examples:
@@ -98,52 +101,18 @@ def sensitivity(
     --method rank reads a saved RESULT's per-draw data: Spearman rank correlations and
     standardised rank regression coefficients, weighted by history matching if the run was.
     """
-    from .analysis.report import sensitivity_json, sensitivity_text, sensitivity_warnings
-    from .analysis.runs import (
-        rank_sensitivity_of_result,
-        scenario_of_result,
-        sobol_sensitivity,
-    )
-    from .results import check_writable, open_results, save
-
     if output is not None:
         check_writable(output, force=force)
     if method == "rank":
-        if not is_result_path(target):
-            raise ConfigError(
-                f"{target}: --method rank reads a saved result's per-draw data; run "
-                f"`g3sim run {target}` first and pass its results/<name>.nc"
-            )
-        used = [o for o, v in (("-n", draws), ("--seed", seed), ("--set", overrides)) if v]
-        if used:
-            raise ConfigError(
-                f"{', '.join(used)} apply to --method sobol; --method rank uses the result's "
-                "draws as they are"
-            )
-        ds = rank_sensitivity_of_result(
-            open_results(target),
-            metric=metric,
-            year=year,
-            factors=factors,
-            source=str(target),
-            command=_command_line(),
-        )
+        ds = _rank_of_result(target, draws, seed, overrides, metric, year, factors)
         seeded = True
     else:
-        from .engine import fresh_seed
-        from .scenario import apply_overrides, scenario_from_dict
-
         if is_result_path(target):
-            sc = scenario_of_result(open_results(target), target)
-            if overrides:
-                data = apply_overrides(dict(sc.data), overrides)
-                sc = scenario_from_dict(data, source=sc.source)
+            sc = scenario_of_result(open_results(target), target, overrides)
         else:
-            sc = load_scenario_noting(target, overrides)
+            sc = load_with_warnings(target, overrides)
         seeded = seed is not None or sc.seed is not None
-        seed = seed if seed is not None else sc.seed if sc.seed is not None else fresh_seed()
-        progress = Progress(enabled=not quiet and sys.stderr.isatty())
-        try:
+        with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
             ds = sobol_sensitivity(
                 sc,
                 n=draws or DEFAULT_SOBOL_N,
@@ -152,10 +121,9 @@ def sensitivity(
                 year=year,
                 factors=factors,
                 progress=progress,
-                command=_command_line(),
+                command=command_line(),
             )
-        finally:
-            progress.close()
+        seed = int(ds.attrs["seed"])
     for line in sensitivity_warnings(ds):
         click.echo(f"g3sim: warning: {line}", err=True)
     click.echo(sensitivity_json(ds) if fmt == "json" else sensitivity_text(ds))
@@ -166,6 +134,29 @@ def sensitivity(
     if output is not None:
         save(ds, output, force=force)
         click.echo(f"saved {output}", err=fmt == "json")
+
+
+def _rank_of_result(target, draws, seed, overrides, metric, year, factors):
+    """``--method rank``: the rank measures of a saved result (no sobol-only option given)."""
+    if not is_result_path(target):
+        raise ConfigError(
+            f"{target}: --method rank reads a saved result's per-draw data; run "
+            f"`g3sim run {target}` first and pass its results/<name>.nc"
+        )
+    used = [o for o, v in (("-n", draws), ("--seed", seed), ("--set", overrides)) if v]
+    if used:
+        raise ConfigError(
+            f"{', '.join(used)} apply to --method sobol; --method rank uses the result's "
+            "draws as they are"
+        )
+    return rank_sensitivity_of_result(
+        open_results(target),
+        metric=metric,
+        year=year,
+        factors=factors,
+        source=str(target),
+        command=command_line(),
+    )
 
 
 @click.command(epilog=EPILOG_DISCOVER)
@@ -200,10 +191,6 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     draws where the focus rank ≤ k, weighted if the run was conditioned on observations), and
     prints the chosen box, its coverage and density, and the peeling trajectory.
     """
-    from .analysis.report import discovery_json, discovery_text
-    from .analysis.runs import discover as run_discover
-    from .results import open_results
-
     if not is_result_path(result):
         raise ConfigError(
             f"{result}: discover reads a saved result's per-draw data; run "
@@ -222,12 +209,3 @@ def discover(result, metric, year, factors, threshold_density, min_coverage, pee
     if d.prim.note:
         click.echo(f"g3sim: warning: {d.prim.note}", err=True)
     click.echo(discovery_json(d) if fmt == "json" else discovery_text(d))
-
-
-def register(group: click.Group) -> None:
-    """Add ``sensitivity`` and ``discover`` to ``group`` (again: replaces them)."""
-    group.add_command(sensitivity)
-    group.add_command(discover)
-
-
-register(main)

@@ -1,0 +1,170 @@
+"""Back-testing a scenario against its ``[[observations]]`` (:func:`calibrate`).
+
+The result, :class:`Calibration`, says how often the unconditioned model reproduces each
+observation, the effective sample size after conditioning, and how far the observations move
+each factor's distribution (prior vs posterior mean, in prior standard deviations).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import xarray as xr
+
+from ..engine import Accumulator, BlockRunner, fold_blocks, resolve
+from ..errors import ConfigError
+from ..history import HistoryError
+from ..results import build_dataset
+from ..scenario import Scenario
+
+
+@dataclass(frozen=True)
+class ObservationCheck:
+    """How often the unconditioned model reproduces one observation."""
+
+    observation: str
+    p_reproduced: float
+    source: str
+
+
+@dataclass(frozen=True)
+class FactorShift:
+    """What the observations teach about one factor."""
+
+    factor: str
+    prior_mean: float
+    prior_sd: float
+    posterior_mean: float
+    posterior_sd: float
+    shift_in_prior_sd: float
+    sd_ratio: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Back-test and prior → posterior summary of a conditioned run.
+
+    ``factors`` are sorted by the size of their shift, largest first; they are empty when no
+    draw agrees with every observation (``effective_sample_size`` 0).
+    """
+
+    scenario: str
+    draws: int
+    seed: int
+    effective_sample_size: float
+    acceptance: float
+    observations: tuple[ObservationCheck, ...]
+    factors: tuple[FactorShift, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (lists and dicts) in field order, e.g. for JSON."""
+        d = dataclasses.asdict(self)
+        d["observations"] = list(d["observations"])
+        d["factors"] = list(d["factors"])
+        return d
+
+    @classmethod
+    def of_results(cls, ds: xr.Dataset) -> Calibration:
+        """The summary of a conditioned run's results Dataset."""
+        a = ds.attrs
+        draws = int(a["draws"])
+        ess = float(ds["effective_sample_size"])
+        return cls(
+            scenario=a["scenario_name"],
+            draws=draws,
+            seed=int(a["seed"]),
+            effective_sample_size=ess,
+            acceptance=ess / draws if draws else 0.0,
+            observations=_observation_checks(ds),
+            factors=_factor_shifts(ds),
+        )
+
+    @classmethod
+    def backtest_only(cls, runner: BlockRunner, acc: Accumulator) -> Calibration:
+        """The summary when no draw agrees with every observation (ESS 0): each observation's
+        back-test from the folded sums, and no posterior."""
+        sc, n = runner.scenario, acc.draws_done
+        lik = acc.sums["observation_likelihood"] / n
+        return cls(
+            scenario=sc.name,
+            draws=n,
+            seed=int(sc.seed),
+            effective_sample_size=0.0,
+            acceptance=0.0,
+            observations=tuple(
+                ObservationCheck(o.label, float(p), o.source)
+                for o, p in zip(runner.observations, lik, strict=True)
+            ),
+            factors=(),
+        )
+
+
+def _observation_checks(ds: xr.Dataset) -> tuple[ObservationCheck, ...]:
+    if "observation" not in ds.dims:
+        return ()
+    return tuple(
+        ObservationCheck(
+            observation=str(ds["observation_label"].values[i]),
+            p_reproduced=float(ds["observation_probability"].values[i]),
+            source=str(ds["observation_source"].values[i]),
+        )
+        for i in range(ds.sizes["observation"])
+    )
+
+
+def _factor_shifts(ds: xr.Dataset) -> tuple[FactorShift, ...]:
+    if "factor_posterior_mean" not in ds:
+        return ()
+    factors = []
+    for name in ds["factor"].values:
+        f = ds.sel(factor=name)
+        prior_sd = float(f["factor_prior_sd"])
+        shift = float(f["factor_posterior_mean"] - f["factor_prior_mean"])
+        factors.append(
+            FactorShift(
+                factor=str(name),
+                prior_mean=float(f["factor_prior_mean"]),
+                prior_sd=prior_sd,
+                posterior_mean=float(f["factor_posterior_mean"]),
+                posterior_sd=float(f["factor_posterior_sd"]),
+                shift_in_prior_sd=shift / prior_sd if prior_sd > 0 else 0.0,
+                sd_ratio=float(f["factor_posterior_sd"]) / prior_sd if prior_sd > 0 else 1.0,
+            )
+        )
+    factors.sort(key=lambda r: -abs(r.shift_in_prior_sd))
+    return tuple(factors)
+
+
+def calibrate(
+    scenario: Scenario,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    command: str = "",
+) -> Calibration:
+    """Run ``scenario`` conditioned on its observations and summarise what they teach.
+
+    Raises :class:`~simulator.errors.ConfigError` for a scenario without observations. When no
+    draw reproduces every observation jointly, the result is the back-test alone.
+    """
+    if not scenario.observations:
+        raise ConfigError(
+            "no [[observations]] to calibrate against; add some (docs/model.md)",
+            source=scenario.source,
+        )
+    sc = resolve(scenario, draws=draws, seed=seed, keep_draws=False)
+    runner = BlockRunner(sc)
+    acc = Accumulator(runner)
+    fold_blocks(acc, workers=workers, progress=progress)
+    try:
+        return Calibration.of_results(build_dataset(runner, acc, elapsed_s=0.0, command=command))
+    except HistoryError:  # no draw agrees with all of them: the back-test says which fail
+        return Calibration.backtest_only(runner, acc)
+
+
+__all__ = ["Calibration", "FactorShift", "ObservationCheck", "calibrate"]

@@ -1,0 +1,82 @@
+"""The ``g3sim`` group: one-line errors and exit codes, and every command added explicitly."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .._version import __version__
+from ..errors import G3simError
+from . import analysis, inspect, plots, run
+
+
+class G3Group(click.Group):
+    """A click group whose errors are one line on stderr and an exit code, never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(
+                args=args,
+                prog_name=prog_name or "g3sim",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else "g3sim --help")
+            sys.exit(0)
+        except click.exceptions.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx else "g3sim"
+            click.echo(f"{path}: error: {exc.format_message()} (see '{path} --help')", err=True)
+            sys.exit(2)
+        except click.exceptions.ClickException as exc:
+            click.echo(f"g3sim: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except G3simError as exc:
+            click.echo(f"g3sim: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("g3sim: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(1)
+        except Exception as exc:  # a bug: still one line, with a way to see the traceback
+            if os.environ.get("G3SIM_DEBUG"):
+                raise
+            click.echo(
+                f"g3sim: internal error: {type(exc).__name__}: {exc} "
+                "(set G3SIM_DEBUG=1 for the traceback and please report it)",
+                err=True,
+            )
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(name="g3sim", cls=G3Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="g3sim")
+def main() -> None:
+    """g3sim: the probability that a country reaches a top-k AI rank, by year.
+
+    \b
+    Examples:
+      g3sim run configs/baseline.toml      # run the baseline, print the headline
+      g3sim inspect results/baseline.nc    # show a saved result in detail
+      g3sim list                           # the scenarios in configs/
+    """
+
+
+for command in (
+    run.run,
+    inspect.inspect,
+    run.validate,
+    run.list_,
+    run.calibrate,
+    run.compare,
+    analysis.sensitivity,
+    analysis.discover,
+    plots.plot,
+    plots.report,
+):
+    main.add_command(command)

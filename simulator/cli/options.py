@@ -1,0 +1,100 @@
+"""What several commands share: options, the progress bar, the command line, scenario loading."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..scenario import load_scenario
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and after one second."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        if elapsed < 1.0 and not self.shown:
+            return
+        self.shown = True
+        frac = done / total
+        bar = "█" * int(30 * frac) + "·" * (30 - int(30 * frac))
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else 0.0
+        sys.stderr.write(f"\r{bar} {done:,}/{total:,} draws  {rate:,.0f}/s  ETA {eta:,.0f} s ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        """Clear the bar (if it was shown)."""
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def load_with_warnings(path, overrides=()):
+    """Load a scenario and print its warnings (e.g. ``extends`` leaving its folder) on stderr."""
+    sc = load_scenario(path, overrides)
+    for note in sc.warnings:
+        click.echo(f"g3sim: warning: {note}", err=True)
+    return sc
+
+
+def command_line() -> str:
+    """The command line as typed (for provenance), quoted so it can be re-run."""
+    # argv bytes that are not UTF-8 arrive as surrogates; keep them visible but encodable.
+    args = [os.fsencode(a).decode("utf-8", "backslashreplace") for a in sys.argv[1:]]
+    return shlex.join(["g3sim", *args])
+
+
+RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf")
+
+
+def is_result_path(path: Path) -> bool:
+    """Whether a command's argument names a results file (by its extension), not a scenario."""
+    return path.suffix.lower() in RESULT_SUFFIXES
+
+
+# Options that several commands share (each command words its help for what it does).
+def set_option(help_: str = "Override a scenario value (repeatable)."):
+    return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=help_)
+
+
+def workers_option(help_: str = "Local worker processes."):
+    return click.option(
+        "-w", "--workers", default="1", show_default=True, metavar="N|auto", help=help_
+    )
+
+
+def format_option(*choices: str):
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def history_option(help_: str):
+    return click.option("--history/--no-history", default=True, show_default=True, help=help_)
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
