@@ -31,25 +31,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import Accumulator, BlockRunner, ModelError, fold_blocks, resolve
-from .errors import ConfigError, G3simError, OutputError, check_encodable, os_failure
+from .engine import Accumulator, BlockRunner, fold_blocks, resolve
+from .errors import (
+    ConfigError,
+    G3simError,
+    Interrupted,
+    ModelError,
+    OutputError,
+    SpoolDamaged,
+    check_encodable,
+    os_failure,
+)
 from .faultpoints import pause_point
 from .locking import output_lock
 from .scenario import Scenario
 
 CHECKPOINT_VERSION = 2  # 2: state-*.npz named by meta.json; spool segments with CRC-32
-
-
-class Interrupted(G3simError):
-    """The run was stopped by a signal; its checkpoint was saved."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class SpoolDamaged(G3simError):
-    """A spool file does not hold the rows its checkpoint recorded (missing, short or garbled)."""
 
 
 class SpoolVar:

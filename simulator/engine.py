@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ConfigError, G3simError
+from .errors import ConfigError, ModelError
 from .models import Model, build_model
 from .models.base import Bins
 from .sampling import StreamFactory, sample_factors
@@ -28,10 +28,6 @@ from .scenario import Scenario, scenario_from_dict
 DEFAULT_MAX_DRAWS = 10_000_000  # the cap of a run with a target half-width
 KEEP_DRAWS_LIMIT = 1_000_000  # keep per-draw data by default up to this many draws
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-
-
-class ModelError(G3simError):
-    """The model produced something the engine cannot rank (NaN or inf)."""
 
 
 def fresh_seed() -> int:

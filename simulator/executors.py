@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from multiprocessing import connection as mp_connection
 
 from .engine import BlockResult, BlockRunner
-from .errors import ConfigError, G3simError
+from .errors import ConfigError, WorkerError
 from .scenario import Scenario, scenario_from_dict
 
 _WORKER_RUNNER: BlockRunner | None = None
@@ -200,10 +200,6 @@ def run_blocks(
                 yield runner(b)
         return
     yield from _local_blocks(scenario, blocks, min(workers, len(blocks)), runner)
-
-
-class WorkerError(G3simError):
-    """A worker process died or failed while running a block."""
 
 
 def _worker_main(conn, toml_text: str | None, source: str, parent_pid: int) -> None:

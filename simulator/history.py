@@ -30,7 +30,8 @@ import numpy as np
 
 from .distributions import finite_number
 from .engine import focus_ranks
-from .errors import ConfigError, G3simError, did_you_mean
+from .errors import ConfigError, did_you_mean
+from .errors import HistoryError as HistoryError  # re-exported: its old home
 from .scenario import MAX_YEAR, MIN_YEAR
 
 OBSERVATION_KEYS = (
@@ -48,10 +49,6 @@ OBSERVATION_KEYS = (
 MAX_OBSERVATIONS = 1_000  # each adds a likelihood per draw to every block
 ESS_WARNING_FRACTION = 0.01  # warn when fewer than 1% of draws carry the weight ...
 ESS_WARNING_MIN = 1_000  # ... or fewer than this many effective draws
-
-
-class HistoryError(G3simError):
-    """No draw is consistent with the observations."""
 
 
 @dataclass(frozen=True)
