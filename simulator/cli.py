@@ -240,8 +240,8 @@ def run(
     produces the same file an uninterrupted run would.
     """
     from .checkpoint import run_to_file
-    from .executors import parse_workers, scheduler_address
-    from .history import ess_warning
+    from .engine.executors import parse_workers, scheduler_address
+    from .engine.history import ess_warning
     from .render import headline
     from .results import default_path
 
@@ -387,8 +387,8 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     import json
 
     from .engine import Accumulator, BlockRunner, fold_blocks, resolve
-    from .executors import parse_workers
-    from .history import HistoryError
+    from .engine.executors import parse_workers
+    from .engine.history import HistoryError
     from .render import backtest_only, calibration, calibration_text
     from .results import build_dataset
 
@@ -450,7 +450,7 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     from .compare import compare_results
     from .engine import resolve
     from .engine import run as run_engine
-    from .executors import parse_workers
+    from .engine.executors import parse_workers
     from .render import comparison_csv, comparison_json, comparison_text
     from .results import check_writable, open_results, save
 

@@ -26,7 +26,14 @@ import xarray as xr
 
 from ._version import __version__
 from .engine import QUANTILES, Accumulator, BlockRunner
-from .errors import ConfigError, OutputError, ResultsError, check_encodable, os_failure
+from .errors import (
+    ConfigError,
+    HistoryError,
+    OutputError,
+    ResultsError,
+    check_encodable,
+    os_failure,
+)
 from .faultpoints import pause_point
 from .locking import output_lock
 from .stats import histogram_quantiles, wilson_interval
@@ -53,8 +60,6 @@ def build_dataset(
     wsum = float(sums["weight_sum"][0])
     wsq = float(sums["weight_sq_sum"][0])
     if wsum <= 0 or wsq <= 0:
-        from .history import HistoryError
-
         what = (
             "agrees with every observation"
             if wsum <= 0

@@ -22,7 +22,7 @@ from simulator.engine import (
     resolve,
     run,
 )
-from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
+from simulator.engine.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models import MODELS
 from simulator.models.base import Bins
 from simulator.scenario import scenario_from_dict

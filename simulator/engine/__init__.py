@@ -19,11 +19,11 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ConfigError, ModelError
-from .models import Model, build_model
-from .models.base import Bins
-from .sampling import StreamFactory, sample_factors
-from .scenario import Scenario, scenario_from_dict
+from ..errors import ConfigError, ModelError
+from ..models import Model, build_model
+from ..models.base import Bins
+from ..sampling import StreamFactory, sample_factors
+from ..scenario import Scenario, scenario_from_dict
 
 DEFAULT_MAX_DRAWS = 10_000_000  # the cap of a run with a target half-width
 KEEP_DRAWS_LIMIT = 1_000_000  # keep per-draw data by default up to this many draws
@@ -72,7 +72,7 @@ def block_length(scenario: Scenario, block: int) -> int:
 def ranks_min(x: np.ndarray) -> np.ndarray:
     """Competition ranks along the last axis: ``1 + #{j : x_j > x_i}`` (ties share the best).
 
-    The reference definition; the engine uses the faster :func:`simulator.kernels.reduce_block`
+    The reference definition; the engine uses the faster :func:`.kernels.reduce_block`
     (or :func:`rank_counts`) and :func:`focus_ranks`, which tests check against this.
     """
     return 1 + (x[..., None, :] > x[..., :, None]).sum(axis=-1, dtype=np.int16)
@@ -179,7 +179,7 @@ class BlockRunner:
             self._reduce(np.ones((1, 1, nc)), w, b, *sums, np.zeros((1, nc)), np.zeros((1, nc)))
 
     def _reduce(self, x, w, bins: Bins, counts, hist, s1, s2) -> bool:
-        """:func:`simulator.kernels.reduce_block` for one metric's ``(n, year, country)`` block;
+        """:func:`.kernels.reduce_block` for one metric's ``(n, year, country)`` block;
         beyond the kernel's country limit, ranks come from :func:`rank_counts`."""
         finite = self.reduce(
             x, bins.transform(x), w, *bins.scale(), bins.n, self.pairwise, counts, hist, s1, s2
@@ -437,7 +437,7 @@ class Accumulator:
 def _estimate(hits: np.ndarray, wsum: np.ndarray, wsq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """P(focus rank ≤ k) from weighted hit sums, and its Wilson 95% half-width on the Kish
     effective sample size; element-wise, so one call serves one block or a whole trace."""
-    from .stats import wilson_interval
+    from ..stats import wilson_interval
 
     ok = (wsum > 0) & (wsq > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -554,7 +554,7 @@ def run(
     command
         The command line, recorded in the results' attributes.
     """
-    from .results import build_dataset
+    from ..results import build_dataset
 
     if not history:
         scenario = without_history(scenario)

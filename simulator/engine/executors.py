@@ -22,9 +22,9 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from multiprocessing import connection as mp_connection
 
-from .engine import BlockResult, BlockRunner
-from .errors import ConfigError, WorkerError
-from .scenario import Scenario, scenario_from_dict
+from ..errors import ConfigError, WorkerError
+from ..scenario import Scenario, scenario_from_dict
+from . import BlockResult, BlockRunner
 
 _WORKER_RUNNER: BlockRunner | None = None
 _BLAS = None  # a threadpoolctl.ThreadpoolController, made on first use (it scans the libraries)

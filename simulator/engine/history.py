@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .distributions import finite_number
-from .engine import focus_ranks
-from .errors import ConfigError, did_you_mean
-from .errors import HistoryError as HistoryError  # re-exported: its old home
-from .scenario import MAX_YEAR, MIN_YEAR
+from ..distributions import finite_number
+from ..errors import ConfigError, did_you_mean
+from ..errors import HistoryError as HistoryError  # re-exported: its old home
+from ..scenario import MAX_YEAR, MIN_YEAR
+from . import focus_ranks
 
 OBSERVATION_KEYS = (
     "year",
