@@ -512,7 +512,7 @@ class _CheckpointedRun:
         """Verify the spool, write the results file, and only then remove the checkpoint."""
         from .results import build_dataset, per_draw_specs, write_results
 
-        ds = build_dataset(self.runner, self.acc, elapsed_s=self.elapsed(), command=command)
+        ds = build_dataset(self.acc.result(), elapsed_s=self.elapsed(), command=command)
         per_draw = {}
         sink = self.acc.sink
         pause_point("final-write")

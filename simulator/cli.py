@@ -406,10 +406,11 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
         fold_blocks(acc, workers=n_workers, progress=progress)
     finally:
         progress.close()
+    folded = acc.result()
     try:
-        c = calibration(build_dataset(runner, acc, elapsed_s=0.0, command=_command_line()))
+        c = calibration(build_dataset(folded, elapsed_s=0.0, command=_command_line()))
     except HistoryError:  # no draw agrees with all of them: the back-test says which fail
-        c = backtest_only(runner, acc)
+        c = backtest_only(folded)
     click.echo(json.dumps(c, indent=2) if fmt == "json" else calibration_text(c))
 
 

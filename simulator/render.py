@@ -253,11 +253,12 @@ def calibration(ds: xr.Dataset) -> dict[str, Any]:
     }
 
 
-def backtest_only(runner, acc) -> dict[str, Any]:
+def backtest_only(run) -> dict[str, Any]:
     """:func:`calibration`'s summary when no draw agrees with every observation (ESS 0): each
-    observation's back-test from the folded sums, and no posterior."""
-    sc, n = runner.scenario, acc.draws_done
-    lik = acc.sums["observation_likelihood"] / n
+    observation's back-test from the folded sums (a :class:`~simulator.engine.FoldedRun`), and
+    no posterior."""
+    sc, n = run.scenario, run.draws
+    lik = run.state.weighted.observation_likelihood / n
     return {
         "scenario": sc.name,
         "draws": n,
@@ -266,7 +267,7 @@ def backtest_only(runner, acc) -> dict[str, Any]:
         "acceptance": 0.0,
         "observations": [
             {"observation": o.label, "p_reproduced": float(p), "source": o.source}
-            for o, p in zip(runner.observations, lik, strict=True)
+            for o, p in zip(run.observations, lik, strict=True)
         ],
         "factors": [],
     }

@@ -25,7 +25,7 @@ import scipy
 import xarray as xr
 
 from ._version import __version__
-from .engine import QUANTILES, Accumulator, BlockRunner
+from .engine import QUANTILES, FoldedRun
 from .errors import (
     ConfigError,
     HistoryError,
@@ -47,18 +47,16 @@ def _var(dims, data, long_name: str, units: str, **attrs):
     return (dims, data, {"long_name": long_name, "units": units, **attrs})
 
 
-def build_dataset(
-    runner: BlockRunner, acc: Accumulator, *, elapsed_s: float, command: str = ""
-) -> xr.Dataset:
+def build_dataset(run: FoldedRun, *, elapsed_s: float, command: str = "") -> xr.Dataset:
     """Turn a finished run's reducers into the results Dataset."""
-    m = runner.model
-    sums = acc.sums
-    n = acc.draws_done
-    sc = runner.scenario
+    m = run.model
+    sums = run.state
+    n = run.draws
+    sc = run.scenario
     if n != sc.draws:  # stopped early: record the draws that ran, so the TOML re-runs exactly
         sc = sc.with_updates(draws=n)
-    wsum = float(sums["weight_sum"][0])
-    wsq = float(sums["weight_sq_sum"][0])
+    wsum = sums.total_weight
+    wsq = sums.total_sq_weight
     if wsum <= 0 or wsq <= 0:
         what = (
             "agrees with every observation"
@@ -71,19 +69,19 @@ def build_dataset(
             "score_sd, or check the observations with `g3sim calibrate`"
         )
     ess = wsum**2 / wsq
-    counts = sums["rank_count"]
+    counts = sums.rank_count
     nc = len(m.countries)
     # Weighted counts and Σw are summed separately: clip the few-ulp excursions beyond [0, 1].
     prob = np.clip(counts / wsum, 0.0, 1.0)
     k = sc.top_k
     p_top = np.clip(prob[..., :k].sum(axis=-1), 0.0, 1.0)
     lower, upper = wilson_interval(p_top, ess)
-    mean = sums["sum1"] / wsum
-    hist = sums["hist"]
+    mean = sums.value_sum / wsum
+    hist = sums.value_hist
     quant = np.empty((*hist.shape[:-1], len(QUANTILES)))
-    for i, b in enumerate(runner.bins):
+    for i, b in enumerate(run.bins):
         quant[i] = histogram_quantiles(hist[i], b.edges(), QUANTILES)
-    weighted = runner.weighted
+    weighted = run.weighted
     count_long = "sum of draw weights" if weighted else "number of draws"
 
     mdims = ("metric", "year", "country")
@@ -114,7 +112,7 @@ def build_dataset(
         "value_mean": _var(mdims, mean, "mean score of the metric", "see metric_units"),
         "value_sd": _var(
             mdims,
-            _sd(sums["sum1"], sums["sum2"], wsum, ess),
+            _sd(sums.value_sum, sums.value_sq_sum, wsum, ess),
             "standard deviation of the score",
             "see metric_units",
         ),
@@ -126,20 +124,21 @@ def build_dataset(
         ),
         "effective_sample_size": _var((), ess, "effective sample size (Kish)", "1"),
         "factor_prior_mean": _var(
-            ("factor",), sums["factor_sum1"] / n, "mean of the factor's draws", "see factor_units"
+            ("factor",), sums.factor_sum / n, "mean of the factor's draws", "see factor_units"
         ),
         "factor_prior_sd": _var(
             ("factor",),
-            _sd(sums["factor_sum1"], sums["factor_sum2"], n, n),
+            _sd(sums.factor_sum, sums.factor_sq_sum, n, n),
             "standard deviation of the factor's draws",
             "see factor_units",
         ),
     }
     if weighted:
-        wsd = _sd(sums["factor_wsum1"], sums["factor_wsum2"], wsum, ess)
+        ws = sums.weighted
+        wsd = _sd(ws.factor_wsum, ws.factor_wsq_sum, wsum, ess)
         data_vars["factor_posterior_mean"] = _var(
             ("factor",),
-            sums["factor_wsum1"] / wsum,
+            ws.factor_wsum / wsum,
             "mean of the factor, weighted by agreement with the observations",
             "see factor_units",
         )
@@ -148,14 +147,14 @@ def build_dataset(
         )
         data_vars["observation_probability"] = _var(
             ("observation",),
-            sums["observation_likelihood"] / n,
+            ws.observation_likelihood / n,
             "mean likelihood of the observation before conditioning (for a rank observation: "
             "the probability that the model reproduces it)",
             "1",
         )
     coords = {
         "metric": ("metric", list(m.metrics)),
-        "year": ("year", np.array(runner.report_years, dtype=np.int32)),
+        "year": ("year", np.array(run.report_years, dtype=np.int32)),
         "country": ("country", list(m.countries)),
         "rank": ("rank", np.arange(1, nc + 1, dtype=np.int16)),
         "quantile": ("quantile", np.array(QUANTILES)),
@@ -166,28 +165,28 @@ def build_dataset(
         "factor_units": ("factor", [f.units for f in sc.factors]),
         "factor_description": ("factor", [f.description for f in sc.factors]),
     }
-    tr_draws, tr_p, tr_half = zip(*acc.trace, strict=True)
+    tr_draws, tr_p, tr_half = zip(*run.trace, strict=True)
     coords["trace"] = ("trace", np.arange(len(tr_draws), dtype=np.int32))
     data_vars["trace_draws"] = _var(("trace",), np.array(tr_draws), "draws after each block", "1")
     data_vars["trace_p_top"] = _var(
         ("trace", "metric"),
         np.array(tr_p),
-        f"running estimate of p_top for {sc.focus} in {acc.trace_year}",
+        f"running estimate of p_top for {sc.focus} in {run.trace_year}",
         "1",
     )
     data_vars["trace_halfwidth"] = _var(
         ("trace", "metric"), np.array(tr_half), "running 95% Wilson half-width of p_top", "1"
     )
     if weighted:
-        obs = runner.observations
+        obs = run.observations
         coords["observation"] = ("observation", np.arange(len(obs), dtype=np.int32))
         coords["observation_label"] = ("observation", [o.label for o in obs])
         coords["observation_source"] = ("observation", [o.source for o in obs])
-    if acc.kept:  # in memory; a file run's kept draws go from its spool into the file
+    if run.kept:  # in memory; a file run's kept draws go from its spool into the file
         coords["draw"] = ("draw", np.arange(n, dtype=np.int64))
         for name, (dims, attrs) in per_draw_specs(sc).items():
-            if name in acc.kept:
-                data_vars[name] = (dims, acc.kept[name][:n], attrs)
+            if name in run.kept:
+                data_vars[name] = (dims, run.kept[name][:n], attrs)
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs = {
         "title": f"g3sim results: {sc.name}",
@@ -208,10 +207,10 @@ def build_dataset(
         "block_size": np.int64(sc.block_size),
         "keep_draws": int(bool(sc.keep_draws)),
         "conditioned": int(weighted),
-        "stop_reason": acc.stop_reason,
-        "trace_year": int(acc.trace_year),
-        "target_halfwidth": float(acc.stop.halfwidth) if acc.stop else 0.0,
-        "observations": len(runner.observations),
+        "stop_reason": run.stop_reason,
+        "trace_year": int(run.trace_year),
+        "target_halfwidth": float(run.stop.halfwidth) if run.stop else 0.0,
+        "observations": len(run.observations),
         "confidence_level": CONFIDENCE,
         "interval_method": "wilson",
         "simulator_version": __version__,

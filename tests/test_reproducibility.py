@@ -54,8 +54,8 @@ def test_block_completion_order_does_not_change_results(order):
     for b in blocks:
         acc.add(runner(b))
     assert acc.complete
-    a = build_dataset(runner, ref, elapsed_s=0.0)
-    b = build_dataset(runner, acc, elapsed_s=0.0)
+    a = build_dataset(ref.result(), elapsed_s=0.0)
+    b = build_dataset(acc.result(), elapsed_s=0.0)
     xr.testing.assert_identical(strip_timing(a), strip_timing(b))
 
 

@@ -24,7 +24,8 @@ from multiprocessing import connection as mp_connection
 
 from ..errors import ConfigError, WorkerError
 from ..scenario import Scenario, scenario_from_dict
-from . import BlockResult, BlockRunner
+from .block import BlockRunner
+from .state import BlockResult
 
 _WORKER_RUNNER: BlockRunner | None = None
 _BLAS = None  # a threadpoolctl.ThreadpoolController, made on first use (it scans the libraries)

@@ -32,7 +32,7 @@ from ..distributions import finite_number
 from ..errors import ConfigError, did_you_mean
 from ..errors import HistoryError as HistoryError  # re-exported: its old home
 from ..scenario import MAX_YEAR, MIN_YEAR
-from . import focus_ranks
+from .ranks import focus_ranks
 
 OBSERVATION_KEYS = (
     "year",
