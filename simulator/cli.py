@@ -239,11 +239,11 @@ def run(
     interrupted (Ctrl-C, SIGTERM, a crash), the same command with --resume continues it and
     produces the same file an uninterrupted run would.
     """
-    from .checkpoint import run_to_file
     from .engine.executors import parse_workers, scheduler_address
     from .engine.history import ess_warning
     from .render import headline
     from .results import default_path
+    from .runs import run_to_file
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -386,11 +386,12 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     """
     import json
 
-    from .engine import Accumulator, BlockRunner, fold_blocks, resolve
+    from .engine import Accumulator, BlockRunner, fold_blocks
     from .engine.executors import parse_workers
     from .engine.history import HistoryError
     from .render import backtest_only, calibration, calibration_text
     from .results import build_dataset
+    from .runs import resolve
 
     n_workers = parse_workers(workers)
     sc = load_scenario_noting(scenario, overrides)
@@ -449,11 +450,11 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
       g3sim compare results/baseline.nc results/full-delivery.nc --format json
     """
     from .compare import compare_results
-    from .engine import resolve
-    from .engine import run as run_engine
     from .engine.executors import parse_workers
     from .render import comparison_csv, comparison_json, comparison_text
     from .results import check_writable, open_results, save
+    from .runs import resolve
+    from .runs import run as run_engine
 
     kinds = {is_result_path(p) for p in (a, b)}
     if len(kinds) != 1:

@@ -130,7 +130,7 @@ def sensitivity(
         )
         seeded = True
     else:
-        from .engine import fresh_seed
+        from .runs import fresh_seed
         from .scenario import apply_overrides, scenario_from_dict
 
         if is_result_path(target):

@@ -24,8 +24,9 @@ import numpy as np
 import scipy
 import xarray as xr
 
+from ._faults import pause_point
 from ._version import __version__
-from .engine import QUANTILES, FoldedRun
+from .engine import FoldedRun
 from .errors import (
     ConfigError,
     HistoryError,
@@ -34,13 +35,13 @@ from .errors import (
     check_encodable,
     os_failure,
 )
-from .faultpoints import pause_point
 from .locking import output_lock
 from .stats import histogram_quantiles, wilson_interval
 
 FORMAT = "g3sim-results"
 FORMAT_VERSION = 1
 CONFIDENCE = 0.95
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def _var(dims, data, long_name: str, units: str, **attrs):

@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 
 import simulator.cli_plots  # noqa: F401  (registers `g3sim plot` and `g3sim report`)
+from simulator import run
 from simulator.analysis.runs import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.compare import compare_results
-from simulator.engine import run
 from simulator.results import save
 from simulator.scenario import load_scenario
 

@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from simulator import run
 from simulator.cli import main
-from simulator.engine import run
 from simulator.errors import ConfigError
 from simulator.results import open_results
 

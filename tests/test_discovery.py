@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
+from simulator import run
 from simulator.analysis import AnalysisError
 from simulator.analysis.discovery import binomial_upper_tail, prim
 from simulator.analysis.runs import discover
 from simulator.cli import main
-from simulator.engine import run
 from simulator.models import MODELS
 from simulator.results import save
 from simulator.scenario import scenario_from_dict

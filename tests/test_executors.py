@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import xarray as xr
 
-from simulator.engine import run
+from simulator import run
 from simulator.engine.executors import parse_workers
 from simulator.errors import ConfigError
 from simulator.models import MODELS

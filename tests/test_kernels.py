@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from simulator import run
 from simulator.engine import (
     PAIRWISE_MAX_COUNTRIES,
     BlockRunner,
@@ -19,12 +20,11 @@ from simulator.engine import (
     block,
     rank_counts,
     ranks_min,
-    resolve,
-    run,
 )
 from simulator.engine.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models import MODELS
 from simulator.models.base import Bins
+from simulator.runs import resolve
 from simulator.scenario import scenario_from_dict
 
 from .conftest import gaussian_dict

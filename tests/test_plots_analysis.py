@@ -12,10 +12,9 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from simulator import plot_analysis, plot_files, plots
+from simulator import plot_analysis, plot_files, plots, run
 from simulator.cli import main
 from simulator.compare import compare_results
-from simulator.engine import run
 from simulator.errors import ConfigError, ResultsError
 
 from . import plot_data

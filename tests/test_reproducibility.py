@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator.engine import Accumulator, BlockRunner, n_blocks, resolve, run
+from simulator import run
+from simulator.engine import Accumulator, BlockRunner, n_blocks
 from simulator.results import build_dataset
+from simulator.runs import resolve
 from simulator.scenario import load_scenario, scenario_from_dict
 
 from .conftest import FIVE, gaussian_dict, gaussian_scenario, strip_timing

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from simulator import run
 from simulator.distributions import DISTRIBUTIONS, make_distribution
-from simulator.engine import run
 from simulator.sampling import sample_factors, stable_hash, stream, unit_draws
 
 from .conftest import FIVE, gaussian_scenario

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from scipy import integrate, stats
 
 import simulator.cli_analysis  # noqa: F401  (registers the commands on simulator.cli.main)
+from simulator import run
 from simulator.analysis import AnalysisError
 from simulator.analysis.runs import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.analysis.sensitivity import (
@@ -21,7 +22,6 @@ from simulator.analysis.sensitivity import (
     weighted_ranks,
 )
 from simulator.cli import main
-from simulator.engine import run
 from simulator.models import MODELS
 from simulator.results import save
 from simulator.sampling import stream
