@@ -43,7 +43,6 @@ from ..errors import (
     check_encodable,
     os_failure,
 )
-from ..locking import output_lock
 from ..results import (
     build_dataset,
     check_writable,
@@ -51,6 +50,7 @@ from ..results import (
     remove_stale_temps,
     write_results,
 )
+from ..results.locking import output_lock
 from ..scenario import Scenario
 from .checkpoint import SpoolSink, checkpoint_dir, load_checkpoint, save_checkpoint
 from .options import FileOptions, RunOptions, resolve_scenario, run_options, split_file_fields

@@ -24,10 +24,10 @@ import numpy as np
 import scipy
 import xarray as xr
 
-from ._faults import pause_point
-from ._version import __version__
-from .engine import FoldedRun
-from .errors import (
+from .._faults import pause_point
+from .._version import __version__
+from ..engine import FoldedRun
+from ..errors import (
     ConfigError,
     HistoryError,
     OutputError,
@@ -35,8 +35,8 @@ from .errors import (
     check_encodable,
     os_failure,
 )
+from ..stats import histogram_quantiles, wilson_interval
 from .locking import output_lock
-from .stats import histogram_quantiles, wilson_interval
 
 FORMAT = "g3sim-results"
 FORMAT_VERSION = 1
@@ -296,7 +296,7 @@ def _temp_prefix(path: Path) -> str:
 def remove_stale_temps(path: Path) -> None:
     """Remove temporary files that a killed write of ``path`` left beside it.
 
-    Call with the output's lock held (:func:`simulator.locking.output_lock`): then no live
+    Call with the output's lock held (:func:`simulator.results.locking.output_lock`): then no live
     process is writing them.
     """
     for tmp in path.parent.glob(f"{glob.escape(_temp_prefix(path))}*.tmp"):
