@@ -31,8 +31,10 @@ import numpy as np
 from .._faults import pause_point
 from ..engine import Accumulator, ReducerState
 from ..errors import ConfigError, SpoolDamaged
+from ..results.files import fsync_dir, write_atomic
+from ..results.kinds import CHECKPOINT
 
-CHECKPOINT_VERSION = 2  # 2: state-*.npz named by meta.json; spool segments with CRC-32
+CHECKPOINT_VERSION = CHECKPOINT.version  # 2: state-*.npz named by meta.json; CRC-32 segments
 
 
 class SpoolVar:
@@ -200,23 +202,6 @@ def checkpoint_dir(output: Path) -> Path:
     return output.with_name(output.name + ".checkpoint")
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save_checkpoint(folder: Path, acc: Accumulator, meta: dict) -> None:
     """Make the folded state durable as one unit; ``meta.json``'s rename is the commit point.
 
@@ -231,7 +216,7 @@ def save_checkpoint(folder: Path, acc: Accumulator, meta: dict) -> None:
         sink.sync()
     state = acc.state()
     state_file = f"state-{secrets.token_hex(6)}.npz"
-    _atomic_write(folder / state_file, lambda fh: np.savez(fh, **state))
+    write_atomic(folder / state_file, lambda tmp: _save_npz(tmp, state))
     pause_point("checkpoint-state-written")
     meta = dict(
         meta,
@@ -241,11 +226,18 @@ def save_checkpoint(folder: Path, acc: Accumulator, meta: dict) -> None:
         spool=sink.specs() if isinstance(sink, SpoolSink) else {},
         version=CHECKPOINT_VERSION,
     )
-    _atomic_write(folder / "meta.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
-    _fsync_dir(folder)
+    write_atomic(
+        folder / "meta.json", lambda tmp: tmp.write_bytes(json.dumps(meta, indent=1).encode())
+    )
+    fsync_dir(folder)
     for old in folder.glob("state-*.npz"):
         if old.name != state_file:
             old.unlink(missing_ok=True)
+
+
+def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    with open(path, "wb") as fh:  # a file object: np.savez would add ".npz" to a path
+        np.savez(fh, **arrays)
 
 
 _STATE_FILE = re.compile(r"state-[0-9a-f]{12}\.npz")
