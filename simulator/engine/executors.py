@@ -236,6 +236,19 @@ def _how_it_ended(proc) -> str:
     return f"exit code {code}"
 
 
+def _start_workers(ctx, workers: int, args: tuple) -> tuple[list, list]:
+    """Start ``workers`` local worker processes; their processes and the parent's pipe ends."""
+    procs, conns = [], []
+    for _ in range(workers):
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child_end, *args), daemon=True)
+        proc.start()
+        child_end.close()
+        procs.append(proc)
+        conns.append(parent_end)
+    return procs, conns
+
+
 def _local_blocks(
     scenario: Scenario, blocks: list[int], workers: int, runner: BlockRunner | None = None
 ) -> Iterator[BlockResult]:
@@ -255,14 +268,7 @@ def _local_blocks(
         args = (None, scenario.source, os.getpid())
     else:
         args = (scenario.to_toml(), scenario.source, os.getpid())
-    procs, conns = [], []
-    for _ in range(workers):
-        parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child_end, *args), daemon=True)
-        proc.start()
-        child_end.close()
-        procs.append(proc)
-        conns.append(parent_end)
+    procs, conns = _start_workers(ctx, workers, args)
     todo = iter(blocks)
     busy = dict.fromkeys(range(workers), 0)  # blocks sent and not yet answered, per worker
     finished = False

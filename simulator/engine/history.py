@@ -100,85 +100,100 @@ def parse_observations(
         def err(key: str | None, msg: str, where: str = where) -> ConfigError:
             return ConfigError(msg, source=source, key=f"{where}.{key}" if key else where)
 
-        for key in table:
-            if key not in OBSERVATION_KEYS:
-                raise err(
-                    key,
-                    f"unknown key{did_you_mean(key, OBSERVATION_KEYS)}; allowed: "
-                    + ", ".join(OBSERVATION_KEYS),
-                )
-        year = table.get("year")
-        if isinstance(year, bool) or not isinstance(year, int):
-            raise err("year", f"needs a whole year, got {year!r}; add year = 2025")
-        if not MIN_YEAR <= year <= MAX_YEAR:
-            raise err("year", f"must lie between {MIN_YEAR} and {MAX_YEAR}, got {year}")
-        country = table.get("country")
-        if country not in countries:
-            raise err(
-                "country",
-                f"{country!r} is not a country of the model{did_you_mean(str(country), countries)}"
-                "; use an ISO alpha-3 code of the model's countries",
-            )
-        metric = table.get("metric", metrics[0])
-        if metric not in metrics:
-            raise err(
-                "metric",
-                f"unknown metric {metric!r}{did_you_mean(str(metric), metrics)}; use one of "
-                + ", ".join(metrics),
-            )
-        nc = len(countries)
-        low = high = None
-        if "rank_range" in table:
-            if "rank" in table or "rank_tolerance" in table:
-                raise err("rank_range", "give rank (with rank_tolerance) or rank_range, not both")
-            rr = table["rank_range"]
-            if (
-                not isinstance(rr, list)
-                or len(rr) != 2
-                or any(isinstance(v, bool) or not isinstance(v, int) for v in rr)
-            ):
-                raise err("rank_range", f"must be [lowest, highest] whole ranks, got {rr!r}")
-            low, high = rr
-        elif "rank" in table:
-            rank = table["rank"]
-            tol = table.get("rank_tolerance", 0)
-            if isinstance(rank, bool) or not isinstance(rank, int):
-                raise err("rank", f"must be a whole rank, got {rank!r}")
-            if isinstance(tol, bool) or not isinstance(tol, int) or tol < 0:
-                raise err("rank_tolerance", f"must be a whole number ≥ 0, got {tol!r}")
-            low, high = rank - tol, rank + tol
-        elif "rank_tolerance" in table:
-            raise err("rank_tolerance", "needs rank; add rank = <observed rank>")
-        if low is not None:
-            if high < low or high < 1 or low > nc:
-                raise err(
-                    "rank",
-                    f"accepts ranks {low}–{high}, impossible among the model's {nc} countries; "
-                    f"use ranks within 1–{nc}",
-                )
-            low, high = max(low, 1), min(high, nc)
-        score = sd = None
-        if "score" in table or "score_sd" in table:
-            score, sd = table.get("score"), table.get("score_sd")
-            for key, v in (("score", score), ("score_sd", sd)):
-                if not finite_number(v):
-                    raise err(key, f"needs a finite number, got {v!r}; give score and score_sd")
-            if not sd > 0:
-                raise err("score_sd", f"must be > 0, got {sd!r}")
-            score, sd = float(score), float(sd)
-        if low is None and score is None:
-            raise err(None, "observes nothing; give rank (or rank_range) and/or score")
-        src = table.get("source", "")
-        if not isinstance(src, str):
-            raise err("source", f"must be a text, got {src!r}")
-        what = []
-        if low is not None:
-            what.append(f"rank {low}" if low == high else f"rank {low}–{high}")
-        if score is not None:
-            what.append(f"score {score:g}±{sd:g}")
-        label = f"{country} {metric} {year}: {' & '.join(what)}"
-        out.append(Observation(year, country, metric, low, high, score, sd, src, label))
+        out.append(_parse_one(table, err, countries, metrics))
     return tuple(out)
+
+
+def _parse_one(table, err, countries: Sequence[str], metrics: Sequence[str]) -> Observation:
+    """One ``[[observations]]`` table; ``err(key, message)`` makes its ConfigError."""
+    for key in table:
+        if key not in OBSERVATION_KEYS:
+            raise err(
+                key,
+                f"unknown key{did_you_mean(key, OBSERVATION_KEYS)}; allowed: "
+                + ", ".join(OBSERVATION_KEYS),
+            )
+    year = table.get("year")
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise err("year", f"needs a whole year, got {year!r}; add year = 2025")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise err("year", f"must lie between {MIN_YEAR} and {MAX_YEAR}, got {year}")
+    country = table.get("country")
+    if country not in countries:
+        raise err(
+            "country",
+            f"{country!r} is not a country of the model{did_you_mean(str(country), countries)}"
+            "; use an ISO alpha-3 code of the model's countries",
+        )
+    metric = table.get("metric", metrics[0])
+    if metric not in metrics:
+        raise err(
+            "metric",
+            f"unknown metric {metric!r}{did_you_mean(str(metric), metrics)}; use one of "
+            + ", ".join(metrics),
+        )
+    low, high = _rank_window(table, err, len(countries))
+    score, sd = _score_kernel(table, err)
+    if low is None and score is None:
+        raise err(None, "observes nothing; give rank (or rank_range) and/or score")
+    src = table.get("source", "")
+    if not isinstance(src, str):
+        raise err("source", f"must be a text, got {src!r}")
+    what = []
+    if low is not None:
+        what.append(f"rank {low}" if low == high else f"rank {low}–{high}")
+    if score is not None:
+        what.append(f"score {score:g}±{sd:g}")
+    label = f"{country} {metric} {year}: {' & '.join(what)}"
+    return Observation(year, country, metric, low, high, score, sd, src, label)
+
+
+def _rank_window(table, err, nc: int) -> tuple[int | None, int | None]:
+    """The accepted ranks (lowest, highest) within 1..nc, or (None, None) without a rank."""
+    low = high = None
+    if "rank_range" in table:
+        if "rank" in table or "rank_tolerance" in table:
+            raise err("rank_range", "give rank (with rank_tolerance) or rank_range, not both")
+        rr = table["rank_range"]
+        if (
+            not isinstance(rr, list)
+            or len(rr) != 2
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in rr)
+        ):
+            raise err("rank_range", f"must be [lowest, highest] whole ranks, got {rr!r}")
+        low, high = rr
+    elif "rank" in table:
+        rank = table["rank"]
+        tol = table.get("rank_tolerance", 0)
+        if isinstance(rank, bool) or not isinstance(rank, int):
+            raise err("rank", f"must be a whole rank, got {rank!r}")
+        if isinstance(tol, bool) or not isinstance(tol, int) or tol < 0:
+            raise err("rank_tolerance", f"must be a whole number ≥ 0, got {tol!r}")
+        low, high = rank - tol, rank + tol
+    elif "rank_tolerance" in table:
+        raise err("rank_tolerance", "needs rank; add rank = <observed rank>")
+    if low is not None:
+        if high < low or high < 1 or low > nc:
+            raise err(
+                "rank",
+                f"accepts ranks {low}–{high}, impossible among the model's {nc} countries; "
+                f"use ranks within 1–{nc}",
+            )
+        low, high = max(low, 1), min(high, nc)
+    return low, high
+
+
+def _score_kernel(table, err) -> tuple[float | None, float | None]:
+    """The observed score and the width of its Gaussian kernel, or (None, None)."""
+    if "score" not in table and "score_sd" not in table:
+        return None, None
+    score, sd = table.get("score"), table.get("score_sd")
+    for key, v in (("score", score), ("score_sd", sd)):
+        if not finite_number(v):
+            raise err(key, f"needs a finite number, got {v!r}; give score and score_sd")
+    if not sd > 0:
+        raise err("score_sd", f"must be > 0, got {sd!r}")
+    return float(score), float(sd)
 
 
 def ess_warning(ess: float, draws: int) -> str | None:

@@ -23,6 +23,16 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
         raise ResultsError(f"{path}: no such results file; run `g3sim run SCENARIO` first")
     if path.is_dir():
         raise ResultsError(f"{path} is a directory; name a .nc results file")
+    ds = _read(path)
+    _check_kind(path, ds)
+    _check_attributes(path, ds)
+    missing = [v for v in ("rank_probability", "p_top") if v not in ds]
+    if missing:
+        raise ResultsError(f"{path}: g3sim file lacks {', '.join(missing)}; it is damaged: re-run")
+    return ds
+
+
+def _read(path: Path) -> xr.Dataset:
     try:
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds.load()
@@ -31,6 +41,11 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             f"{path}: not a readable NetCDF file ({type(exc).__name__}: {str(exc)[:80]}); "
             "re-run the scenario to recreate it"
         ) from None
+    return ds
+
+
+def _check_kind(path: Path, ds: xr.Dataset) -> None:
+    """A run's results file, not an analysis result or a foreign NetCDF file."""
     analysis = ds.attrs.get("analysis")
     if analysis and ds.attrs.get("g3sim_format") != FORMAT:
         raise ResultsError(
@@ -42,6 +57,10 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             f"{path}: a NetCDF file, but not written by g3sim (no g3sim_format attribute); "
             "name a file made by `g3sim run`"
         )
+
+
+def _check_attributes(path: Path, ds: xr.Dataset) -> None:
+    """The attributes the commands read are there, of their types and in range."""
     # Attributes the commands read, with their types (numbers may come back as numpy scalars).
     required = {
         "g3sim_format_version": numbers.Integral,
@@ -75,7 +94,3 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
             f"{path}: written in results format {version} by a newer g3sim; this g3sim reads "
             f"up to {FORMAT_VERSION}: upgrade g3sim"
         )
-    missing = [v for v in ("rank_probability", "p_top") if v not in ds]
-    if missing:
-        raise ResultsError(f"{path}: g3sim file lacks {', '.join(missing)}; it is damaged: re-run")
-    return ds
