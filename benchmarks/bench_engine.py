@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.engine import n_blocks, resolve, run
+from simulator import run
+from simulator.engine import n_blocks
+from simulator.runs import resolve
 from simulator.sampling import Streams
 from simulator.scenario import load_scenario, scenario_from_dict
 

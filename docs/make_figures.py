@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from simulator.engine import run
+from simulator import run
 from simulator.plots import plot
 from simulator.plots.files import figure_bytes, write_atomic
 from simulator.scenario import load_scenario

@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from simulator.engine import run
+from simulator import run
 from simulator.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,40 @@
-"""g3sim: Monte Carlo scenarios for the probability that a country reaches a top-k AI rank."""
+"""g3sim: Monte Carlo scenarios for the probability that a country reaches a top-k AI rank.
+
+The public API, loaded on first use (PEP 562), so that ``import simulator`` stays cheap::
+
+    import simulator as g3
+
+    ds = g3.run(g3.load_scenario("configs/baseline.toml"), draws=50_000, seed=1)
+    g3.save(ds, "results/mine.nc")
+"""
+
+from importlib import import_module
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+# Public name → the module that defines it.
+_API = {
+    "load_scenario": "simulator.scenario",
+    "run": "simulator.runs",
+    "run_to_file": "simulator.runs",
+    "RunOptions": "simulator.runs",
+    "StopTarget": "simulator.runs",
+    "FileOptions": "simulator.runs",
+    "open_results": "simulator.results",
+    "save": "simulator.results",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

@@ -96,6 +96,30 @@ class BusyError(OutputError):
     """Another live g3sim process is writing the same output (exit code 1)."""
 
 
+class ModelError(G3simError):
+    """The model produced something the engine cannot rank (NaN or inf)."""
+
+
+class HistoryError(G3simError):
+    """No draw is consistent with the observations."""
+
+
+class WorkerError(G3simError):
+    """A worker process died or failed while running a block."""
+
+
+class Interrupted(G3simError):
+    """The run was stopped by a signal; its checkpoint was saved."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class SpoolDamaged(G3simError):
+    """A spool file does not hold the rows its checkpoint recorded (missing, short or garbled)."""
+
+
 # What an expected OS failure means to a user, and what to do about it.
 _OS_FIXES = {
     errno.ENOSPC: ("no space left on the device", "free space or write elsewhere"),

@@ -71,17 +71,6 @@ class Streams:
         )
 
 
-def stream(seed: int, name: str, block: int) -> np.random.Generator:
-    """``Streams(seed, block)(name)``; kept for simulator.analysis until it uses Streams."""
-    return Streams(seed, block)(name)
-
-
-def StreamFactory(seed: int, block: int) -> Streams:
-    """``Streams(seed, block).child("model")``: a model's ``rngs``; kept for simulator.engine
-    until it builds :class:`Streams` itself."""
-    return Streams(seed, block).child("model")
-
-
 def unit_draws(
     design: str, names: Sequence[str], *, seed: int, block: int, n: int, block_size: int
 ) -> np.ndarray:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-Z95 = float(stats.norm.ppf(0.975))  # 1.95996: two-sided 95% normal quantile
+CONFIDENCE = 0.95  # the level of every interval g3sim reports
+Z_TWO_SIDED_95 = float(stats.norm.ppf(0.975))  # 1.95996: two-sided 95% normal quantile
+Z95 = Z_TWO_SIDED_95  # its earlier name (not the one-sided p95 of scenario distributions)
 
 
-def wilson_interval(p_hat, n, *, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(p_hat, n, *, z: float = Z_TWO_SIDED_95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a binomial proportion ``p_hat`` estimated from ``n`` trials.
 
     Works element-wise on arrays; ``n`` may be an effective sample size (not an integer).

@@ -15,9 +15,9 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 
+from simulator import run
 from simulator.analysis.comparison import compare_results
 from simulator.analysis.sensitivity_study import rank_sensitivity_of_result, sobol_sensitivity
-from simulator.engine import run
 from simulator.results import save
 from simulator.scenario import load_scenario
 

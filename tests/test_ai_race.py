@@ -349,7 +349,7 @@ def test_a_number_can_replace_a_factor_and_any_country_can_have_levers():
 
 # -- the engine: lever directions with paired draws -----------------------------------------
 
-engine = pytest.importorskip("simulator.engine")
+g3 = pytest.importorskip("simulator")
 
 DRAWS = 16_384
 SEED = 20260122
@@ -375,7 +375,7 @@ def runs():
         # Lever directions are a property of the dynamics: test them without history weights
         # (tests/test_history.py and test_history_conditioning_respects_the_observations below
         # cover the conditioning).
-        out[stem] = engine.run(sc, draws=DRAWS, seed=SEED, keep_draws=True, history=False)
+        out[stem] = g3.run(sc, draws=DRAWS, seed=SEED, keep_draws=True, history=False)
     return out
 
 
@@ -403,8 +403,8 @@ def test_levers_move_p_top3_in_the_expected_direction(runs, better, worse, metri
 
 def test_focus_japan_reports_japan_and_leaves_the_world_unchanged(runs):
     sc = load_scenario(BASELINE, ['scenario.focus="JPN"'])
-    ds = engine.run(sc, draws=4096, seed=SEED, keep_draws=True, history=False)
-    kor = engine.run(load_scenario(BASELINE), draws=4096, seed=SEED, keep_draws=True, history=False)
+    ds = g3.run(sc, draws=4096, seed=SEED, keep_draws=True, history=False)
+    kor = g3.run(load_scenario(BASELINE), draws=4096, seed=SEED, keep_draws=True, history=False)
     # The model does not depend on the focus: every country's probabilities are identical.
     np.testing.assert_array_equal(ds["p_top"].values, kor["p_top"].values)
     p = ds["p_top"].sel(country="JPN")
@@ -426,7 +426,7 @@ def test_the_baseline_headline_is_plausible(runs):
 
 def test_history_conditioning_respects_the_observations():
     """With the baseline's observations, every draw with weight keeps Korea 4th–6th in 2025."""
-    ds = engine.run(load_scenario(BASELINE), draws=DRAWS, seed=SEED, keep_draws=True)
+    ds = g3.run(load_scenario(BASELINE), draws=DRAWS, seed=SEED, keep_draws=True)
     assert ds.attrs["conditioned"] == 1 and ds.sizes["observation"] == 6
     w = ds["weight"].values
     r2025 = ds["focus_rank"].sel(metric="ai_index", year=2025).values

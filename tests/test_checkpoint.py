@@ -14,11 +14,11 @@ import tomli_w
 import xarray as xr
 from click.testing import CliRunner
 
-from simulator.checkpoint import checkpoint_dir, run_to_file
+from simulator import run, run_to_file
 from simulator.cli import main
-from simulator.engine import run
 from simulator.errors import ConfigError
 from simulator.results import open_results
+from simulator.runs import checkpoint_dir
 
 from .conftest import FIVE, TIMING_ATTRS, gaussian_dict, gaussian_scenario
 
@@ -152,7 +152,7 @@ def test_resume_refuses_a_different_scenario_and_resumes_the_same(tmp_path):
     out = tmp_path / "a.nc"
     folder = checkpoint_dir(out)
     # Make a checkpoint by interrupting a run from inside (KeyboardInterrupt after one block).
-    from simulator import checkpoint as ck
+    from simulator.runs import assemble as ck
 
     calls = {"n": 0}
     real = ck.Accumulator.add
@@ -198,7 +198,7 @@ def test_resume_from_a_damaged_checkpoint_is_one_line_naming_the_fix(tmp_path, d
     scen = tmp_path / "a.toml"
     scen.write_text(tomli_w.dumps(gaussian_dict(FIVE, draws=3000, seed=1, block_size=1000)))
     out = tmp_path / "a.nc"
-    from simulator import checkpoint as ck
+    from simulator.runs import assemble as ck
 
     real = ck.Accumulator.add
 

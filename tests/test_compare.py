@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from simulator import run
 from simulator.analysis.comparison import compare_results
 from simulator.cli import main
-from simulator.engine import run
 from simulator.models.gaussian_race import exact_rank_distribution
 from simulator.results import save
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from simulator.engine import run
+from simulator import run
 from simulator.models.gaussian_race import exact_rank_distribution
 
 from .conftest import FIVE, gaussian_scenario, strip_timing

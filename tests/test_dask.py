@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from simulator import run
 from simulator.cli import main
-from simulator.engine import run
 from simulator.errors import ConfigError
 from simulator.results import open_results
 
@@ -77,7 +77,7 @@ def test_unreachable_scheduler_is_a_clear_error():
     sc = gaussian_scenario(FIVE, draws=100, seed=1)
     with pytest.raises(ConfigError, match="cannot reach a Dask scheduler"):
         run(sc, scheduler="tcp://127.0.0.1:9")
-    from simulator.executors import scheduler_address
+    from simulator.engine.executors import scheduler_address
 
     with pytest.raises(ConfigError, match="expected an address"):
         scheduler_address("localhost")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.checkpoint import checkpoint_dir, load_checkpoint
-from simulator.engine import ModelError, run
-from simulator.errors import ClusterError, ConfigError
-from simulator.executors import DEFAULT_CLUSTER_TIMEOUT, cluster_timeout
+from simulator import run
+from simulator.engine.executors import DEFAULT_CLUSTER_TIMEOUT, cluster_timeout
+from simulator.errors import ClusterError, ConfigError, ModelError
+from simulator.runs.checkpoint import checkpoint_dir, load_checkpoint
 
 from .conftest import CONFIGS, FIVE, ROOT, gaussian_scenario
 
@@ -274,7 +274,7 @@ def test_blocks_slower_than_the_cluster_timeout_are_not_a_lost_cluster(monkeypat
 def test_a_model_error_on_a_worker_stays_a_model_error(monkeypatch):
     """The block's own error is not mistaken for a lost cluster (workers in this process, so
     that the poisoned toy model registered here is the one they run)."""
-    from simulator.engine import resolve
+    from simulator.runs import resolve
     from simulator.scenario import scenario_from_dict
 
     from .test_kernels import _Poisoned

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from simulator import run
 from simulator.analysis.discovery import binomial_upper_tail, prim
 from simulator.analysis.discovery_study import discover
 from simulator.cli import main
-from simulator.engine import run
 from simulator.errors import AnalysisError
 from simulator.results import save
 from simulator.scenario import scenario_from_dict

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import xarray as xr
 
-from simulator.engine import run
+from simulator import run
+from simulator.engine.executors import parse_workers
 from simulator.errors import ConfigError
-from simulator.executors import parse_workers
 from simulator.models.base import Bins
 from simulator.scenario import scenario_from_dict
 

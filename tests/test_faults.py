@@ -3,7 +3,7 @@
 
 Real processes, real SIGKILL, real concurrent runs, real damaged files and real small or
 read-only file systems (tmpfs, when this process may mount one: root, as in CI). A run is frozen
-at a named point of its work with the ``G3SIM_PAUSE_AT`` hook (simulator/faultpoints.py), so
+at a named point of its work with the ``G3SIM_PAUSE_AT`` hook (simulator/_faults.py), so
 each fault lands exactly where it is meant to, without timing guesses.
 """
 
@@ -20,9 +20,9 @@ import pytest
 import tomli_w
 import xarray as xr
 
-from simulator.checkpoint import checkpoint_dir
 from simulator.errors import ResultsError
 from simulator.results import open_results
+from simulator.runs import checkpoint_dir
 
 from .conftest import gaussian_dict, strip_timing
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.engine import run
+from simulator import run
 from simulator.models.gaussian_race import exact_rank_distribution, poisson_binomial
 
 from .conftest import FIVE, gaussian_scenario

@@ -11,9 +11,9 @@ import pytest
 import xarray as xr
 from scipy import integrate, stats
 
-from simulator.engine import run
-from simulator.errors import ConfigError
-from simulator.history import HistoryError, ess_warning
+from simulator import run
+from simulator.engine.history import ess_warning
+from simulator.errors import ConfigError, HistoryError
 from simulator.models.gaussian_race import exact_rank_distribution, poisson_binomial
 
 from .conftest import FIVE, gaussian_dict, gaussian_scenario, strip_timing

@@ -12,18 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from simulator import engine
+from simulator import run
 from simulator.engine import (
     PAIRWISE_MAX_COUNTRIES,
     BlockRunner,
     ModelError,
+    block,
     rank_counts,
     ranks_min,
-    resolve,
-    run,
 )
-from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
+from simulator.engine.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models.base import Bins
+from simulator.runs import resolve
 from simulator.scenario import scenario_from_dict
 
 from .conftest import gaussian_dict
@@ -255,7 +255,7 @@ def test_huge_finite_scores_are_not_mistaken_for_non_finite_ones(poisoned, monke
     monkeypatch.setattr(poisoned, "poison", 1e200)
     runner = BlockRunner(resolve(scenario_from_dict(linear_dict(draws=3000, block_size=1000))))
     res = runner(1)
-    assert res.sums["rank_count"].sum() == 1000 * 2 * 4  # draws × years × countries
+    assert res.sums.rank_count.sum() == 1000 * 2 * 4  # draws × years × countries
 
 
 @pytest.mark.parametrize("history", [False, True])
@@ -266,7 +266,7 @@ def test_engine_counts_are_the_same_by_kernel_or_by_sorting(monkeypatch, history
     d["observations"] = [{"country": "C01", "year": 2030, "rank_range": [1, 15]}]
     sc = resolve(scenario_from_dict(d))
     by_kernel = run(sc, history=history)
-    monkeypatch.setattr(engine, "PAIRWISE_MAX_COUNTRIES", 0)
+    monkeypatch.setattr(block, "PAIRWISE_MAX_COUNTRIES", 0)
     by_sorting = run(sc, history=history)
     for v in ("rank_count", "rank_probability", "p_top", "value_quantile", "value_mean"):
         np.testing.assert_array_equal(by_kernel[v].values, by_sorting[v].values)

@@ -12,10 +12,9 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from simulator import plots
+from simulator import plots, run
 from simulator.analysis.comparison import compare_results
 from simulator.cli import main
-from simulator.engine import run
 from simulator.errors import ConfigError, ResultsError
 from simulator.plots import analysis_kinds as plot_analysis
 from simulator.plots import files as plot_files

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator.engine import Accumulator, BlockRunner, n_blocks, resolve, run
+from simulator import run
+from simulator.engine import Accumulator, BlockRunner, n_blocks
 from simulator.results import build_dataset
+from simulator.runs import resolve
 from simulator.scenario import load_scenario, scenario_from_dict
 
 from .conftest import FIVE, gaussian_dict, gaussian_scenario, strip_timing
@@ -54,8 +56,8 @@ def test_block_completion_order_does_not_change_results(order):
     for b in blocks:
         acc.add(runner(b))
     assert acc.complete
-    a = build_dataset(runner, ref, elapsed_s=0.0)
-    b = build_dataset(runner, acc, elapsed_s=0.0)
+    a = build_dataset(ref.result(), elapsed_s=0.0)
+    b = build_dataset(acc.result(), elapsed_s=0.0)
     xr.testing.assert_identical(strip_timing(a), strip_timing(b))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator.engine import run
+from simulator import run
 from simulator.errors import ConfigError, ResultsError
 from simulator.results import FORMAT_VERSION, open_results, save
 from simulator.stats import clopper_pearson_interval, histogram_quantiles, wilson_interval

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.engine import run
+from simulator import run
 from simulator.sampling import Streams, sample_factors, stable_hash, unit_draws
 from simulator.scenario.distributions import DISTRIBUTIONS, make_distribution
 

@@ -10,6 +10,7 @@ import xarray as xr
 from click.testing import CliRunner
 from scipy import integrate, stats
 
+from simulator import run
 from simulator.analysis.sensitivity import (
     NOISE,
     rank_sensitivity,
@@ -19,12 +20,11 @@ from simulator.analysis.sensitivity import (
 )
 from simulator.analysis.sensitivity_study import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.cli import main
-from simulator.engine import run
 from simulator.errors import AnalysisError
 from simulator.results import save
 from simulator.sampling import Streams
 from simulator.scenario import scenario_from_dict
-from simulator.stats import Z95
+from simulator.stats import Z_TWO_SIDED_95
 
 from .conftest import FIVE, TIMING_ATTRS, gaussian_scenario
 from .toy_models import LinearRace, linear_dict, register_model
@@ -46,13 +46,13 @@ K_SE = 4.5
 
 def inside(est, truth, i=0):
     """|estimate − truth| ≤ K_SE standard errors (an Estimate's row ``i``)."""
-    se = (est.upper[i] - est.lower[i]) / (2 * Z95)
+    se = (est.upper[i] - est.lower[i]) / (2 * Z_TWO_SIDED_95)
     return np.abs(est.value[i] - truth) <= K_SE * se
 
 
 def within(cell, var: str, truth) -> bool:
     """The same for a variable of a sensitivity Dataset and its ``_lower``/``_upper`` bounds."""
-    se = (cell[f"{var}_upper"] - cell[f"{var}_lower"]) / (2 * Z95)
+    se = (cell[f"{var}_upper"] - cell[f"{var}_lower"]) / (2 * Z_TWO_SIDED_95)
     return bool((np.abs(cell[var] - truth) <= K_SE * se).all())
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import xarray as xr
 
-from ..engine import Accumulator, BlockRunner, fold_blocks, resolve
-from ..errors import ConfigError
-from ..history import HistoryError
+from ..engine import Accumulator, BlockRunner, FoldedRun
+from ..errors import ConfigError, HistoryError
 from ..results import build_dataset
+from ..runs import RunOptions, execute, prepare
 from ..scenario import Scenario
 
 
@@ -83,11 +83,11 @@ class Calibration:
         )
 
     @classmethod
-    def backtest_only(cls, runner: BlockRunner, acc: Accumulator) -> Calibration:
+    def backtest_only(cls, folded: FoldedRun) -> Calibration:
         """The summary when no draw agrees with every observation (ESS 0): each observation's
         back-test from the folded sums, and no posterior."""
-        sc, n = runner.scenario, acc.draws_done
-        lik = acc.sums["observation_likelihood"] / n
+        sc, n = folded.scenario, folded.draws
+        lik = folded.state.weighted.observation_likelihood / n
         return cls(
             scenario=sc.name,
             draws=n,
@@ -96,7 +96,7 @@ class Calibration:
             acceptance=0.0,
             observations=tuple(
                 ObservationCheck(o.label, float(p), o.source)
-                for o, p in zip(runner.observations, lik, strict=True)
+                for o, p in zip(folded.observations, lik, strict=True)
             ),
             factors=(),
         )
@@ -157,14 +157,13 @@ def calibrate(
             "no [[observations]] to calibrate against; add some (docs/model.md)",
             source=scenario.source,
         )
-    sc = resolve(scenario, draws=draws, seed=seed, keep_draws=False)
-    runner = BlockRunner(sc)
-    acc = Accumulator(runner)
-    fold_blocks(acc, workers=workers, progress=progress)
+    options = RunOptions(draws=draws, seed=seed, keep_draws=False, workers=workers)
+    sc = prepare(scenario, options).resolve(options)
+    folded = execute(Accumulator(BlockRunner(sc)), options, progress=progress)
     try:
-        return Calibration.of_results(build_dataset(runner, acc, elapsed_s=0.0, command=command))
+        return Calibration.of_results(build_dataset(folded, elapsed_s=0.0, command=command))
     except HistoryError:  # no draw agrees with all of them: the back-test says which fail
-        return Calibration.backtest_only(runner, acc)
+        return Calibration.backtest_only(folded)
 
 
 __all__ = ["Calibration", "FactorShift", "ObservationCheck", "calibrate"]

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 import xarray as xr
 
-from ..engine import resolve, run
+from ..runs import resolve, run
 from ..scenario import Scenario
 from .comparison import compare_results
 

@@ -19,9 +19,11 @@ import scipy
 import xarray as xr
 
 from .._version import __version__
-from ..engine import ModelError, focus_ranks, fresh_seed
+from ..engine import focus_ranks
+from ..errors import ModelError
 from ..models import build_model
-from ..sampling import stream
+from ..runs import fresh_seed
+from ..sampling import Streams
 from ..scenario import Scenario
 from .sensitivity import NOISE, RankSensitivity, SobolIndices, rank_sensitivity, sobol_indices
 from .targets import (
@@ -69,7 +71,7 @@ class NoiseStreams:
         self.seed, self.label, self.block = seed, label, block
 
     def __call__(self, name: str) -> np.random.Generator:
-        return stream(self.seed, f"sensitivity:noise{self.label}:model:{name}", self.block)
+        return Streams(self.seed, self.block)(f"sensitivity:noise{self.label}:model:{name}")
 
 
 class ModelOutcomes:
@@ -156,7 +158,7 @@ def sobol_sensitivity(
         func=func,
         dists=[f.dist for f in scenario.factors],
         n=n,
-        rng=stream(seed, "sensitivity:sobol", 0),
+        rng=Streams(seed)("sensitivity:sobol"),
         names=names,
         which=which,
         noise=True,

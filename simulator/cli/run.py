@@ -11,12 +11,12 @@ import click
 from ..analysis.calibration import calibrate as run_calibration
 from ..analysis.comparison import compare_results
 from ..analysis.comparison_study import compare_scenarios
-from ..checkpoint import run_to_file
 from ..engine import BlockRunner
+from ..engine.executors import parse_workers, scheduler_address
+from ..engine.history import ess_warning
 from ..errors import ConfigError, G3simError
-from ..executors import parse_workers, scheduler_address
-from ..history import ess_warning
 from ..results import check_writable, default_path, open_results, save
+from ..runs import run_to_file
 from ..scenario import load_scenario
 from ..views.calibration import calibration_text
 from ..views.comparison import comparison_csv, comparison_json, comparison_text

@@ -53,8 +53,8 @@ class Bins:
     def index(self, x: np.ndarray, offset: np.ndarray | int = 0) -> np.ndarray:
         """Bin index of each value (clipped to the range), plus ``offset`` (for bincount).
 
-        The reference definition; the engine bins with :func:`simulator.kernels.reduce_block`,
-        which tests check against this.
+        The reference definition; the engine bins with
+        :func:`simulator.engine.kernels.reduce_block`, which tests check against this.
         """
         lo, k = self.scale()
         y = self.transform(x)

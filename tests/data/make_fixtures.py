@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from simulator.engine import run
+from simulator import run
 from simulator.results import FORMAT_VERSION, open_results, save
 from simulator.scenario import scenario_from_dict
 

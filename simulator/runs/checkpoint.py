@@ -1,4 +1,4 @@
-"""Runs that write their results file directly, checkpoint as they go, and can be resumed.
+"""The checkpoint of a run into a file: the spool of per-draw rows, and the saved fold state.
 
 While a run to ``results/x.nc`` is going, ``results/x.nc.checkpoint/`` holds:
 
@@ -21,9 +21,6 @@ import json
 import os
 import re
 import secrets
-import shutil
-import signal
-import time
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -31,25 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import Accumulator, BlockRunner, ModelError, fold_blocks, resolve
-from .errors import ConfigError, G3simError, OutputError, check_encodable, os_failure
-from .faultpoints import pause_point
-from .locking import output_lock
-from .scenario import Scenario
+from .._faults import pause_point
+from ..engine import Accumulator, ReducerState
+from ..errors import ConfigError, SpoolDamaged
+from ..results.files import fsync_dir, write_atomic
+from ..results.kinds import CHECKPOINT
 
-CHECKPOINT_VERSION = 2  # 2: state-*.npz named by meta.json; spool segments with CRC-32
-
-
-class Interrupted(G3simError):
-    """The run was stopped by a signal; its checkpoint was saved."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class SpoolDamaged(G3simError):
-    """A spool file does not hold the rows its checkpoint recorded (missing, short or garbled)."""
+CHECKPOINT_VERSION = CHECKPOINT.version  # 2: state-*.npz named by meta.json; CRC-32 segments
 
 
 class SpoolVar:
@@ -217,23 +202,6 @@ def checkpoint_dir(output: Path) -> Path:
     return output.with_name(output.name + ".checkpoint")
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save_checkpoint(folder: Path, acc: Accumulator, meta: dict) -> None:
     """Make the folded state durable as one unit; ``meta.json``'s rename is the commit point.
 
@@ -248,7 +216,7 @@ def save_checkpoint(folder: Path, acc: Accumulator, meta: dict) -> None:
         sink.sync()
     state = acc.state()
     state_file = f"state-{secrets.token_hex(6)}.npz"
-    _atomic_write(folder / state_file, lambda fh: np.savez(fh, **state))
+    write_atomic(folder / state_file, lambda tmp: _save_npz(tmp, state))
     pause_point("checkpoint-state-written")
     meta = dict(
         meta,
@@ -258,11 +226,18 @@ def save_checkpoint(folder: Path, acc: Accumulator, meta: dict) -> None:
         spool=sink.specs() if isinstance(sink, SpoolSink) else {},
         version=CHECKPOINT_VERSION,
     )
-    _atomic_write(folder / "meta.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
-    _fsync_dir(folder)
+    write_atomic(
+        folder / "meta.json", lambda tmp: tmp.write_bytes(json.dumps(meta, indent=1).encode())
+    )
+    fsync_dir(folder)
     for old in folder.glob("state-*.npz"):
         if old.name != state_file:
             old.unlink(missing_ok=True)
+
+
+def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    with open(path, "wb") as fh:  # a file object: np.savez would add ".npz" to a path
+        np.savez(fh, **arrays)
 
 
 _STATE_FILE = re.compile(r"state-[0-9a-f]{12}\.npz")
@@ -284,6 +259,10 @@ def _well_formed(meta, state: Mapping[str, np.ndarray]) -> bool:
             return False
         if not ok:
             return False
+    try:
+        ReducerState.from_arrays(state)
+    except KeyError:  # a sum is missing
+        return False
     return all(
         k in state and state[k].shape == (1,) for k in ("draws_done", "next_block", "stopped")
     )
@@ -319,217 +298,3 @@ def load_checkpoint(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
             f"{folder}: checkpoint state and metadata disagree; start over with --force"
         )
     return meta, state
-
-
-@contextlib.contextmanager
-def _signals_as_exceptions():
-    """SIGTERM → :class:`Interrupted` (exit 143); SIGINT stays KeyboardInterrupt (exit 130)."""
-
-    def on_term(signum, frame):
-        raise Interrupted("terminated (SIGTERM)", 143)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def run_to_file(
-    scenario: Scenario,
-    output: str | os.PathLike,
-    *,
-    force: bool = False,
-    resume: bool = False,
-    draws: int | None = None,
-    seed: int | None = None,
-    design: str | None = None,
-    keep_draws: bool | None = None,
-    workers: int = 1,
-    history: bool = True,
-    target_halfwidth: float | None = None,
-    max_draws: int | None = None,
-    target_year: int | None = None,
-    progress=None,
-    command: str = "",
-    every_s: float = 10.0,
-    resume_hint: str = "",
-    scheduler: str | None = None,
-):
-    """Run ``scenario`` into the results file ``output``, checkpointing as it goes.
-
-    The whole run, from the first look at an old checkpoint to the final write, holds the
-    output's exclusive lock (:func:`simulator.locking.output_lock`): a second run on the same
-    output fails at once, and never deletes a checkpoint a live run holds.
-
-    Returns the summary Dataset (without per-draw variables, which went to the file).
-    """
-    from .engine import stop_rule, without_history
-    from .results import check_writable, remove_stale_temps
-
-    output = Path(output)
-    check_encodable(output)
-    if not history:
-        scenario = without_history(scenario)
-    stop, draws = stop_rule(scenario, target_halfwidth, max_draws, target_year, draws)
-    check_writable(output, force=True)  # the folder exists and is writable: the lock goes there
-    with output_lock(output, command=command):
-        remove_stale_temps(output)
-        meta, state = _take_checkpoint_folder(output, resume=resume, force=force)
-        if resume and seed is None and scenario.seed is None:
-            seed = int(meta["seed"])
-        scenario = resolve(scenario, draws=draws, seed=seed, design=design, keep_draws=keep_draws)
-        stop_meta = [stop.halfwidth, stop.year] if stop else None
-        if resume and (meta["scenario_sha256"] != scenario.sha256 or meta.get("stop") != stop_meta):
-            raise ConfigError(
-                f"{checkpoint_dir(output)} was written by a different scenario, seed or stop rule "
-                f"(checkpoint {meta['scenario_sha256'][:12]}, now {scenario.sha256[:12]}); "
-                "rerun with the same file and options, or start over with --force"
-            )
-        check_writable(output, force=force or resume)
-        job = _CheckpointedRun(scenario, output, stop, meta, state, resume_hint or "")
-        job.fold(workers=workers, scheduler=scheduler, progress=progress, every_s=every_s)
-        return job.write(command)
-
-
-def _take_checkpoint_folder(output: Path, *, resume: bool, force: bool):
-    """The checkpoint to resume from (meta, state), or (None, None) after clearing the way."""
-    folder = checkpoint_dir(output)
-    if resume:
-        if not (folder / "meta.json").exists():
-            raise ConfigError(
-                f"{output}: no checkpoint to resume ({folder} is missing); run without --resume"
-            )
-        return load_checkpoint(folder)
-    if folder.exists():
-        if not force:
-            raise ConfigError(
-                f"{folder} holds an interrupted run; continue it with --resume, or discard it "
-                "with --force"
-            )
-        shutil.rmtree(folder)
-    return None, None
-
-
-class _CheckpointedRun:
-    """One run into a file: its accumulator, spool and checkpoints (the lock is held outside)."""
-
-    def __init__(self, scenario, output: Path, stop, meta, state, resume_hint: str):
-        self.scenario, self.output, self.folder = scenario, output, checkpoint_dir(output)
-        self.resume_hint = resume_hint or "the same command"
-        self.t0 = time.perf_counter()
-        self.runner = BlockRunner(scenario)
-        try:
-            self.folder.mkdir(exist_ok=True)
-            for tmp in self.folder.glob(".*.tmp"):  # from a checkpoint write that was killed
-                tmp.unlink()
-            sink = None
-            if scenario.keep_draws:
-                sink = (
-                    SpoolSink.resume(self.folder, meta["spool"], meta["draws_done"])
-                    if meta
-                    else SpoolSink(self.folder)
-                )
-        except SpoolDamaged as exc:
-            raise ConfigError(
-                f"{self.folder}: the checkpoint is damaged ({exc}); start over with --force"
-            ) from None
-        except OSError as exc:
-            raise os_failure(self.folder, exc, doing="prepare the checkpoint") from None
-        self.acc = Accumulator(self.runner, stop, sink=sink)
-        self.elapsed_before = 0.0
-        if meta is not None:
-            self.acc.restore(state)
-            self.elapsed_before = float(meta.get("elapsed_s", 0.0))
-        self.meta_base = {
-            "scenario_toml": scenario.to_toml(),
-            "scenario_sha256": scenario.sha256,
-            "seed": scenario.seed,
-            "stop": [stop.halfwidth, stop.year] if stop else None,
-            "output": str(output),
-        }
-        try:
-            self.checkpoint()  # at once: an interrupted run can always be resumed
-        except OSError as exc:
-            raise os_failure(self.folder, exc, doing="write a checkpoint") from None
-
-    def elapsed(self) -> float:
-        return self.elapsed_before + time.perf_counter() - self.t0
-
-    def checkpoint(self) -> None:
-        save_checkpoint(self.folder, self.acc, dict(self.meta_base, elapsed_s=self.elapsed()))
-
-    def fold(self, *, workers, scheduler, progress, every_s: float) -> None:
-        last = time.monotonic()
-
-        def checkpoint_now_and_then():
-            nonlocal last
-            pause_point("block-folded")
-            if time.monotonic() - last >= every_s:
-                self.checkpoint()
-                last = time.monotonic()
-
-        try:
-            with _signals_as_exceptions():
-                fold_blocks(
-                    self.acc,
-                    workers=workers,
-                    scheduler=scheduler,
-                    progress=progress,
-                    after_block=checkpoint_now_and_then,
-                )
-        except (KeyboardInterrupt, Interrupted) as exc:
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # checkpoint undisturbed
-            try:
-                saved = self._final_checkpoint()
-            finally:
-                signal.signal(signal.SIGINT, previous)
-            code = exc.exit_code if isinstance(exc, Interrupted) else 130
-            what = str(exc) if isinstance(exc, Interrupted) else "interrupted (SIGINT)"
-            raise Interrupted(f"{what}; {saved}", code) from None
-        except ModelError:
-            raise  # deterministic: resuming would meet it again
-        except G3simError as exc:  # a lost worker or cluster
-            exc.args = (f"{exc.args[0]}; {self._final_checkpoint()}",)
-            raise exc from None
-        except OSError as exc:  # the spool or a checkpoint could not be written
-            err = os_failure(self.folder, exc, doing="write the checkpoint")
-            err.args = (f"{err.args[0]}, then {self._final_checkpoint()}",)
-            raise err from None
-
-    def _final_checkpoint(self) -> str:
-        """Save a last consistent checkpoint if possible; say where and how to resume."""
-        done, total = self.acc.draws_done, self.scenario.draws
-        try:
-            self.checkpoint()
-            where = f"checkpoint saved in {self.folder} after {done:,} of {total:,} draws"
-        except (OSError, G3simError):
-            where = f"the last checkpoint in {self.folder} is intact"
-        return f"{where}; resume with: {self.resume_hint} --resume"
-
-    def write(self, command: str):
-        """Verify the spool, write the results file, and only then remove the checkpoint."""
-        from .results import build_dataset, per_draw_specs, write_results
-
-        ds = build_dataset(self.runner, self.acc, elapsed_s=self.elapsed(), command=command)
-        per_draw = {}
-        sink = self.acc.sink
-        pause_point("final-write")
-        if sink is not None:
-            try:
-                sink.verify()
-            except SpoolDamaged as exc:
-                raise OutputError(
-                    f"{self.folder}: the per-draw spool is damaged ({exc}); its draws cannot be "
-                    "recovered: start over with --force"
-                ) from None
-            for name, (dims, attrs) in per_draw_specs(self.scenario).items():
-                if name in sink.vars:  # it holds exactly the folded draws
-                    per_draw[name] = (dims, sink.vars[name], attrs)
-        write_results(ds, per_draw, self.output, force=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        return ds

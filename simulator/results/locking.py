@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import BusyError, os_failure
+from ..errors import BusyError, os_failure
 
 # Lock files this process holds: path → [descriptor, depth].
 _HELD: dict[str, list[int]] = {}

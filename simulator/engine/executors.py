@@ -27,9 +27,10 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
 from multiprocessing import connection as mp_connection
 
-from .engine import BlockResult, BlockRunner
-from .errors import ClusterError, ConfigError, G3simError
-from .scenario import Scenario, scenario_from_dict
+from ..errors import ClusterError, ConfigError, G3simError, WorkerError
+from ..scenario import Scenario, scenario_from_dict
+from .block import BlockRunner
+from .state import BlockResult
 
 _WORKER_RUNNER: BlockRunner | None = None
 _BLAS = None  # a threadpoolctl.ThreadpoolController, made on first use (it scans the libraries)
@@ -468,10 +469,6 @@ def run_blocks(
     yield from _local_blocks(scenario, blocks, min(workers, len(blocks)), runner)
 
 
-class WorkerError(G3simError):
-    """A worker process died or failed while running a block."""
-
-
 def _worker_main(conn, toml_text: str | None, source: str, parent_pid: int) -> None:
     """A local worker: receive block numbers, send back results, until told to stop."""
     _init_worker(toml_text, source, parent_pid)
@@ -505,6 +502,19 @@ def _how_it_ended(proc) -> str:
     return f"exit code {code}"
 
 
+def _start_workers(ctx, workers: int, args: tuple) -> tuple[list, list]:
+    """Start ``workers`` local worker processes; their processes and the parent's pipe ends."""
+    procs, conns = [], []
+    for _ in range(workers):
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child_end, *args), daemon=True)
+        proc.start()
+        child_end.close()
+        procs.append(proc)
+        conns.append(parent_end)
+    return procs, conns
+
+
 def _local_blocks(
     scenario: Scenario, blocks: list[int], workers: int, runner: BlockRunner | None = None
 ) -> Iterator[BlockResult]:
@@ -524,14 +534,7 @@ def _local_blocks(
         args = (None, scenario.source, os.getpid())
     else:
         args = (scenario.to_toml(), scenario.source, os.getpid())
-    procs, conns = [], []
-    for _ in range(workers):
-        parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child_end, *args), daemon=True)
-        proc.start()
-        child_end.close()
-        procs.append(proc)
-        conns.append(parent_end)
+    procs, conns = _start_workers(ctx, workers, args)
     todo = iter(blocks)
     busy = dict.fromkeys(range(workers), 0)  # blocks sent and not yet answered, per worker
     finished = False

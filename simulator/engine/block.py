@@ -1,0 +1,195 @@
+"""One block of a run: sample the factors, run the model, reduce to a :class:`BlockResult`.
+
+A run is a sequence of blocks of ``block_size`` draws (the last one may be partial). Each block is
+independent (its own random streams, see sampling.py) and reduces to integer rank counts,
+integer histograms of scores, float sums, and, when draws are kept, the focus country's
+per-draw ranks and scores and the factor values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError, ModelError
+from ..models import Model, build_model
+from ..models.base import Bins
+from ..sampling import Streams, sample_factors
+from ..scenario import Scenario
+from .history import parse_observations
+from .ranks import PAIRWISE_MAX_COUNTRIES, focus_ranks, rank_counts
+from .state import BlockResult, KeptRows, ReducerState, WeightedSums
+
+
+def n_blocks(scenario: Scenario) -> int:
+    return -(-scenario.draws // scenario.block_size)
+
+
+def block_length(scenario: Scenario, block: int) -> int:
+    return min(scenario.block_size, scenario.draws - block * scenario.block_size)
+
+
+class BlockRunner:
+    """Runs one block of a resolved scenario; rebuilt from the scenario in worker processes."""
+
+    def __init__(self, scenario: Scenario, model: Model | None = None):
+        from .kernels import MAX_COUNTRIES, reduce_block  # heavy: numba, loaded on first use
+
+        self.reduce = reduce_block
+        self.scenario = sc = scenario
+        model = model if model is not None else build_model(sc)
+        try:
+            self.observations = parse_observations(
+                sc.observations, source=sc.source, countries=model.countries, metrics=model.metrics
+            )
+        except ConfigError as exc:  # name the file (or --set) that wrote the observation
+            raise sc.attribute(exc) from None
+        # The model also simulates the observed years; results report the scenario's years.
+        sim_years = sorted(set(sc.years) | {o.year for o in self.observations})
+        if tuple(sim_years) != tuple(model.years):
+            model = build_model(sc.with_updates(years=sim_years))
+        self.model = m = model
+        self.report = [sim_years.index(y) for y in sc.years]
+        # Reported years as a slice (a view, not a 50 MB copy a block) when they are consecutive.
+        first = self.report[0]
+        consecutive = self.report == list(range(first, first + len(self.report)))
+        self._report_index = slice(first, first + len(self.report)) if consecutive else self.report
+        self.report_years = tuple(sc.years)
+        self.shape = (len(m.metrics), len(sc.years), len(m.countries))
+        self.bins = [m.bins(metric) for metric in m.metrics]
+        if len({b.n for b in self.bins}) > 1:
+            raise ModelError(f"model {m.name}: every metric's Bins must have the same n")
+        self.nbins = self.bins[0].n
+        nc = len(m.countries)
+        self.pairwise = nc <= min(PAIRWISE_MAX_COUNTRIES, MAX_COUNTRIES)
+        self.weighted = bool(self.observations)
+        self._obs_index = [
+            (sim_years.index(o.year), m.metrics.index(o.metric), m.countries.index(o.country))
+            for o in self.observations
+        ]
+
+    def warm_up(self) -> None:
+        """Load (or compile) the kernel variants this run uses, on a tiny block: done before
+        forking workers, so that they inherit the machine code instead of each loading it."""
+        nc = len(self.model.countries)
+        w = np.ones(1) if self.weighted else None
+        dtype = np.float64 if self.weighted else np.int64
+        for b in self.bins:
+            sums = [np.zeros((1, nc, nc), dtype), np.zeros((1, nc, b.n), dtype)]
+            self._reduce(np.ones((1, 1, nc)), w, b, *sums, np.zeros((1, nc)), np.zeros((1, nc)))
+
+    def _reduce(self, x, w, bins: Bins, counts, hist, s1, s2) -> bool:
+        """:func:`.kernels.reduce_block` for one metric's ``(n, year, country)`` block;
+        beyond the kernel's country limit, ranks come from :func:`.ranks.rank_counts`."""
+        finite = self.reduce(
+            x, bins.transform(x), w, *bins.scale(), bins.n, self.pairwise, counts, hist, s1, s2
+        )
+        if not self.pairwise:
+            counts[...] = rank_counts(x, w)
+        return finite
+
+    def check_finite(self, x: np.ndarray, metric: str, block: int) -> None:
+        if not np.isfinite(x).all():
+            raise ModelError(
+                f"model {self.model.name} produced non-finite {metric} values in block {block}; "
+                "check the scenario's factor and [model] ranges"
+            )
+
+    def weights(self, scores: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-draw weights (product of likelihoods) and each observation's likelihoods."""
+        lik = np.empty((len(self.observations), n))
+        for j, (obs, (yi, _, ci)) in enumerate(
+            zip(self.observations, self._obs_index, strict=True)
+        ):
+            lik[j] = obs.likelihood(scores[obs.metric][:, yi, :], ci)
+        return lik.prod(axis=0), lik
+
+    def __call__(self, block: int) -> BlockResult:
+        sc = self.scenario
+        n = block_length(sc, block)
+        factors, scores = self._sample(block, n)
+        self._check_shapes(scores, n, block)
+        w = lik = None
+        if self.weighted:
+            w, lik = self.weights(scores, n)
+        counts, hist, s1, s2, ranks, values = self._reduce_metrics(scores, w, n, block)
+        fv = np.empty((n, len(sc.factors)))
+        for j, f in enumerate(sc.factors):
+            fv[:, j] = factors[f.name]
+        sums = ReducerState(
+            rank_count=counts,
+            value_hist=hist,
+            value_sum=s1,
+            value_sq_sum=s2,
+            weight_sum=np.array([float(n) if w is None else w.sum()]),
+            weight_sq_sum=np.array([float(n) if w is None else np.dot(w, w)]),
+            # Factor moments before (prior) and after (posterior) weighting, for calibration.
+            factor_sum=fv.sum(axis=0),
+            factor_sq_sum=np.einsum("ij,ij->j", fv, fv),
+            weighted=None if w is None else _weighted_sums(fv, w, lik),
+        )
+        kept = None
+        if sc.keep_draws:
+            kept = KeptRows(ranks, values, fv, w)
+        return BlockResult(block, n, sums, kept)
+
+    def _sample(self, block: int, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The block's factor draws and the model's scores for them."""
+        sc = self.scenario
+        factors = sample_factors(
+            sc.factors,
+            sc.correlation,
+            design=sc.design,
+            seed=sc.seed,
+            block=block,
+            n=n,
+            block_size=sc.block_size,
+        )
+        return factors, self.model.simulate(factors, Streams(sc.seed, block).child("model"), n)
+
+    def _check_shapes(self, scores: dict[str, np.ndarray], n: int, block: int) -> None:
+        m = self.model
+        expected = (n, len(m.years), len(m.countries))
+        for metric in m.metrics:
+            x = scores[metric]
+            if x.shape != expected:
+                raise ModelError(
+                    f"model {m.name} returned {metric} with shape {x.shape}, expected {expected}"
+                )
+            # Without weights the reduction finds non-finite values on its way.
+            if self.weighted:
+                self.check_finite(x, metric, block)
+
+    def _reduce_metrics(self, scores: dict[str, np.ndarray], w, n: int, block: int):
+        """Rank counts, histograms and moments of every metric; the focus's ranks and scores
+        per draw when draws are kept (else None)."""
+        m = self.model
+        nm, ny, nc = self.shape
+        dtype = np.float64 if self.weighted else np.int64
+        counts = np.zeros((nm, ny, nc, nc), dtype=dtype)
+        hist = np.zeros((nm, ny, nc, self.nbins), dtype=dtype)
+        s1, s2 = np.zeros((nm, ny, nc)), np.zeros((nm, ny, nc))
+        keep = bool(self.scenario.keep_draws)
+        ranks = np.empty((n, nm, ny), dtype=np.int16) if keep else None
+        values = np.empty((n, nm, ny)) if keep else None
+        fi = m.focus_index
+        # Draws with zero weight (rejected by the observations) add nothing to any weighted
+        # reducer: reduce only the others (with rank-range observations, a few percent).
+        live = None if w is None else np.flatnonzero(w)
+        wl = None if w is None else w[live]
+        for k, metric in enumerate(m.metrics):
+            x = scores[metric]
+            if len(self.report) != len(m.years):
+                x = x[:, self._report_index, :]
+            xl = np.ascontiguousarray(x if live is None else x[live], dtype=np.float64)
+            if not self._reduce(xl, wl, self.bins[k], counts[k], hist[k], s1[k], s2[k]):
+                self.check_finite(x, metric, block)  # NaN, ±inf, or only an overflowing square
+            if keep:
+                ranks[:, k] = focus_ranks(x, fi)
+                values[:, k] = x[:, :, fi]
+        return counts, hist, s1, s2, ranks, values
+
+
+def _weighted_sums(fv: np.ndarray, w: np.ndarray, lik: np.ndarray) -> WeightedSums:
+    return WeightedSums(
+        factor_wsum=w @ fv, factor_wsq_sum=w @ (fv * fv), observation_likelihood=lik.sum(axis=1)
+    )

@@ -1,0 +1,137 @@
+"""Typed state that crosses module boundaries: what a block reduces to, and the folded sums.
+
+:class:`ReducerState` replaces the string-keyed ``sums`` dict of earlier versions. Its fields are
+additive: a run's state is the sum of its blocks' states, folded in block order by in-place
+addition (:meth:`ReducerState.add_`), so floating-point sums are bit-identical for any number of
+workers. In a checkpoint it is stored as plain arrays under the names of format 2
+(:data:`ARRAY_NAMES`), so checkpoints written before this type existed stay readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+# Field → array name in a checkpoint (checkpoint format 2's names, kept for compatibility).
+ARRAY_NAMES = {
+    "rank_count": "rank_count",
+    "value_hist": "hist",
+    "value_sum": "sum1",
+    "value_sq_sum": "sum2",
+    "weight_sum": "weight_sum",
+    "weight_sq_sum": "weight_sq_sum",
+    "factor_sum": "factor_sum1",
+    "factor_sq_sum": "factor_sum2",
+}
+WEIGHTED_ARRAY_NAMES = {
+    "factor_wsum": "factor_wsum1",
+    "factor_wsq_sum": "factor_wsum2",
+    "observation_likelihood": "observation_likelihood",
+}
+ARRAY_PREFIX = "sum:"
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedSums:
+    """The sums only a run conditioned on observations has (float64)."""
+
+    factor_wsum: np.ndarray  # (factor,) Σw·x
+    factor_wsq_sum: np.ndarray  # (factor,) Σw·x²
+    observation_likelihood: np.ndarray  # (observation,) Σ L_j
+
+    def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
+        for f, name in WEIGHTED_ARRAY_NAMES.items():
+            yield name, getattr(self, f)
+
+
+@dataclass(frozen=True, slots=True)
+class ReducerState:
+    """Additive sums of a run's blocks; folded by addition in block order (bit-identical).
+
+    Counts and histograms are int64, or float64 sums of weights when the run is weighted.
+    """
+
+    rank_count: np.ndarray  # (metric, year, country, rank)
+    value_hist: np.ndarray  # (metric, year, country, bin)
+    value_sum: np.ndarray  # (metric, year, country) float64 Σw·x
+    value_sq_sum: np.ndarray  # (metric, year, country) float64 Σw·x²
+    weight_sum: np.ndarray  # (1,) float64 Σw (the draws, unweighted)
+    weight_sq_sum: np.ndarray  # (1,) float64 Σw²
+    factor_sum: np.ndarray  # (factor,) float64 Σx of the prior draws
+    factor_sq_sum: np.ndarray  # (factor,) float64 Σx²
+    weighted: WeightedSums | None = None
+
+    def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(checkpoint name, array) of every sum, in the order of checkpoint format 2."""
+        for f, name in ARRAY_NAMES.items():
+            yield name, getattr(self, f)
+        if self.weighted is not None:
+            yield from self.weighted.arrays()
+
+    def copy(self) -> ReducerState:
+        return _from_names({name: a.copy() for name, a in self.arrays()})
+
+    def add_(self, other: ReducerState) -> None:
+        """Add ``other`` into this state's arrays, in place (the fold of one block)."""
+        for (_, mine), (_, theirs) in zip(self.arrays(), other.arrays(), strict=True):
+            mine += theirs
+
+    @property
+    def total_weight(self) -> float:
+        return float(self.weight_sum[0])
+
+    @property
+    def total_sq_weight(self) -> float:
+        return float(self.weight_sq_sum[0])
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The state as ``{"sum:<name>": array}`` (a checkpoint's plain arrays, no pickle)."""
+        return {ARRAY_PREFIX + name: a for name, a in self.arrays()}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> ReducerState | None:
+        """The state of :meth:`to_arrays` (None if it holds no sums: saved before any block).
+
+        Raises KeyError if a sum is missing.
+        """
+        named = {
+            k[len(ARRAY_PREFIX) :]: np.array(v)
+            for k, v in arrays.items()
+            if k.startswith(ARRAY_PREFIX)
+        }
+        return _from_names(named) if named else None
+
+
+def _from_names(named: Mapping[str, np.ndarray]) -> ReducerState:
+    weighted = None
+    if WEIGHTED_ARRAY_NAMES["observation_likelihood"] in named:
+        weighted = WeightedSums(**{f: named[n] for f, n in WEIGHTED_ARRAY_NAMES.items()})
+    return ReducerState(**{f: named[n] for f, n in ARRAY_NAMES.items()}, weighted=weighted)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRows:
+    """Per-draw rows of one block (only when draws are kept)."""
+
+    focus_rank: np.ndarray  # (n, metric, year) int16
+    focus_value: np.ndarray  # (n, metric, year) float64
+    factor_value: np.ndarray  # (n, factor) float64
+    weight: np.ndarray | None = None  # (n,) float64, weighted runs only
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """The rows by variable name (the names of the results file), without absent ones."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult:
+    """What one block reduces to: additive ``sums``, and per-draw rows when draws are kept."""
+
+    block: int
+    n: int
+    sums: ReducerState
+    kept: KeptRows | None = None

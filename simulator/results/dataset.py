@@ -1,0 +1,262 @@
+"""The results dataset of a finished run (a :class:`~simulator.engine.FoldedRun`).
+
+The Dataset is the product's contract (README, "Results file"): fixed dimension names, every
+variable with ``long_name`` and ``units``, the resolved scenario and provenance in the global
+attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..engine import FoldedRun
+from ..errors import HistoryError
+from ..stats import CONFIDENCE, histogram_quantiles, wilson_interval
+from .kinds import FORMAT, FORMAT_VERSION
+from .provenance import provenance
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+Variable = tuple[tuple[str, ...], Any, dict[str, Any]]
+MDIMS = ("metric", "year", "country")
+
+
+def variable(dims, data, long_name: str, units: str, **attrs) -> Variable:
+    """A CF variable as xarray takes it: (dims, data, attributes with long_name and units)."""
+    return (dims, data, {"long_name": long_name, "units": units, **attrs})
+
+
+def build_dataset(run: FoldedRun, *, elapsed_s: float, command: str = "") -> xr.Dataset:
+    """Turn a finished run's reducers into the results Dataset."""
+    wsum, ess = _check_weights(run)
+    data_vars = {
+        **_rank_vars(run, wsum, ess),
+        **_value_vars(run, wsum, ess),
+        "effective_sample_size": variable((), ess, "effective sample size (Kish)", "1"),
+        **_factor_vars(run, wsum, ess),
+    }
+    coords = _coords(run)
+    data_vars.update(_trace_vars(run))
+    coords["trace"] = ("trace", np.arange(len(run.trace), dtype=np.int32))
+    if run.weighted:
+        obs = run.observations
+        coords["observation"] = ("observation", np.arange(len(obs), dtype=np.int32))
+        coords["observation_label"] = ("observation", [o.label for o in obs])
+        coords["observation_source"] = ("observation", [o.source for o in obs])
+    if run.kept:  # in memory; a file run's kept draws go from its spool into the file
+        coords["draw"] = ("draw", np.arange(run.draws, dtype=np.int64))
+        for name, (dims, attrs) in per_draw_specs(run.scenario).items():
+            if name in run.kept:
+                data_vars[name] = (dims, run.kept[name][: run.draws], attrs)
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs = _attrs(run, elapsed_s=elapsed_s, command=command)
+    return ds
+
+
+def _scenario_as_run(run: FoldedRun):
+    """The scenario with the draws that ran: stopped early, the TOML re-runs exactly."""
+    sc = run.scenario
+    return sc.with_updates(draws=run.draws) if run.draws != sc.draws else sc
+
+
+def _check_weights(run: FoldedRun) -> tuple[float, float]:
+    """Σw and the Kish effective sample size; :class:`HistoryError` if no draw carries weight."""
+    wsum, wsq = run.state.total_weight, run.state.total_sq_weight
+    if wsum <= 0 or wsq <= 0:
+        what = (
+            "agrees with every observation"
+            if wsum <= 0
+            else "agrees with the observations by more than a weight of 1e-150 (they lie far "
+            "outside what the model produces)"
+        )
+        raise HistoryError(
+            f"{_scenario_as_run(run).source}: observations: no draw out of {run.draws:,} {what}; "
+            "loosen rank_tolerance or score_sd, or check the observations with `g3sim calibrate`"
+        )
+    return wsum, wsum**2 / wsq
+
+
+def _rank_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
+    counts = run.state.rank_count
+    # Weighted counts and Σw are summed separately: clip the few-ulp excursions beyond [0, 1].
+    prob = np.clip(counts / wsum, 0.0, 1.0)
+    k = run.scenario.top_k
+    p_top = np.clip(prob[..., :k].sum(axis=-1), 0.0, 1.0)
+    lower, upper = wilson_interval(p_top, ess)
+    count_long = "sum of draw weights" if run.weighted else "number of draws"
+    wilson = {"method": "wilson", "confidence": CONFIDENCE}
+    return {
+        "rank_count": variable(
+            (*MDIMS, "rank"), counts, f"{count_long} in which the country has this rank", "1"
+        ),
+        "rank_probability": variable(
+            (*MDIMS, "rank"), prob, "probability that the country has this rank", "1"
+        ),
+        "p_top": variable(MDIMS, p_top, f"probability of rank <= {k} (top_k)", "1"),
+        "p_top_lower": variable(
+            MDIMS, lower, "lower bound of the 95% Wilson interval of p_top", "1", **wilson
+        ),
+        "p_top_upper": variable(
+            MDIMS, upper, "upper bound of the 95% Wilson interval of p_top", "1", **wilson
+        ),
+    }
+
+
+def _value_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
+    s = run.state
+    hist = s.value_hist
+    quant = np.empty((*hist.shape[:-1], len(QUANTILES)))
+    for i, b in enumerate(run.bins):
+        quant[i] = histogram_quantiles(hist[i], b.edges(), QUANTILES)
+    return {
+        "value_mean": variable(
+            MDIMS, s.value_sum / wsum, "mean score of the metric", "see metric_units"
+        ),
+        "value_sd": variable(
+            MDIMS,
+            _sd(s.value_sum, s.value_sq_sum, wsum, ess),
+            "standard deviation of the score",
+            "see metric_units",
+        ),
+        "value_quantile": variable(
+            (*MDIMS, "quantile"),
+            quant,
+            "quantile of the score (histogram, 1 bin accuracy)",
+            "see metric_units",
+        ),
+    }
+
+
+def _factor_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
+    s, n, units = run.state, run.draws, "see factor_units"
+    out = {
+        "factor_prior_mean": variable(
+            ("factor",), s.factor_sum / n, "mean of the factor's draws", units
+        ),
+        "factor_prior_sd": variable(
+            ("factor",),
+            _sd(s.factor_sum, s.factor_sq_sum, n, n),
+            "standard deviation of the factor's draws",
+            units,
+        ),
+    }
+    if run.weighted:
+        ws = s.weighted
+        out["factor_posterior_mean"] = variable(
+            ("factor",),
+            ws.factor_wsum / wsum,
+            "mean of the factor, weighted by agreement with the observations",
+            units,
+        )
+        out["factor_posterior_sd"] = variable(
+            ("factor",),
+            _sd(ws.factor_wsum, ws.factor_wsq_sum, wsum, ess),
+            "standard deviation of the factor, weighted",
+            units,
+        )
+        out["observation_probability"] = variable(
+            ("observation",),
+            ws.observation_likelihood / n,
+            "mean likelihood of the observation before conditioning (for a rank observation: "
+            "the probability that the model reproduces it)",
+            "1",
+        )
+    return out
+
+
+def _coords(run: FoldedRun) -> dict[str, tuple[str, Any]]:
+    m, sc = run.model, run.scenario
+    return {
+        "metric": ("metric", list(m.metrics)),
+        "year": ("year", np.array(run.report_years, dtype=np.int32)),
+        "country": ("country", list(m.countries)),
+        "rank": ("rank", np.arange(1, len(m.countries) + 1, dtype=np.int16)),
+        "quantile": ("quantile", np.array(QUANTILES)),
+        "factor": ("factor", list(sc.factor_names)),
+        "metric_long_name": ("metric", [m.metric_info[x][0] for x in m.metrics]),
+        "metric_units": ("metric", [m.metric_info[x][1] for x in m.metrics]),
+        "country_name": ("country", list(m.country_names)),
+        "factor_units": ("factor", [f.units for f in sc.factors]),
+        "factor_description": ("factor", [f.description for f in sc.factors]),
+    }
+
+
+def _trace_vars(run: FoldedRun) -> dict[str, Variable]:
+    tr_draws, tr_p, tr_half = zip(*run.trace, strict=True)
+    return {
+        "trace_draws": variable(("trace",), np.array(tr_draws), "draws after each block", "1"),
+        "trace_p_top": variable(
+            ("trace", "metric"),
+            np.array(tr_p),
+            f"running estimate of p_top for {run.scenario.focus} in {run.trace_year}",
+            "1",
+        ),
+        "trace_halfwidth": variable(
+            ("trace", "metric"), np.array(tr_half), "running 95% Wilson half-width of p_top", "1"
+        ),
+    }
+
+
+def _attrs(run: FoldedRun, *, elapsed_s: float, command: str) -> dict[str, Any]:
+    m, sc = run.model, _scenario_as_run(run)
+    return {
+        "title": f"g3sim results: {sc.name}",
+        "Conventions": "CF-1.10",
+        "g3sim_format": FORMAT,
+        "g3sim_format_version": FORMAT_VERSION,
+        "scenario_name": sc.name,
+        "scenario_description": sc.description,
+        "scenario_toml": sc.to_toml(),
+        "scenario_sha256": sc.sha256,
+        "scenario_source": str(sc.source),
+        "model": m.name,
+        "focus": sc.focus,
+        "top_k": sc.top_k,
+        "seed": np.int64(sc.seed),
+        "design": sc.design,
+        "draws": np.int64(run.draws),
+        "block_size": np.int64(sc.block_size),
+        "keep_draws": int(bool(sc.keep_draws)),
+        "conditioned": int(run.weighted),
+        "stop_reason": run.stop_reason,
+        "trace_year": int(run.trace_year),
+        "target_halfwidth": float(run.stop.halfwidth) if run.stop else 0.0,
+        "observations": len(run.observations),
+        "confidence_level": CONFIDENCE,
+        "interval_method": "wilson",
+        **provenance(elapsed_s=elapsed_s, command=command),
+        **{f"model_{k}": v for k, v in m.describe().items()},
+    }
+
+
+def per_draw_specs(sc) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
+    """Dimensions and attributes of the per-draw variables (kept draws)."""
+    return {
+        "focus_rank": (
+            ("draw", "metric", "year"),
+            {"long_name": f"rank of the focus country {sc.focus}", "units": "1"},
+        ),
+        "focus_value": (
+            ("draw", "metric", "year"),
+            {"long_name": f"score of the focus country {sc.focus}", "units": "see metric_units"},
+        ),
+        "factor_value": (
+            ("draw", "factor"),
+            {"long_name": "sampled value of the factor", "units": "see factor_units"},
+        ),
+        "weight": (
+            ("draw",),
+            {"long_name": "weight of the draw (likelihood of the observations)", "units": "1"},
+        ),
+    }
+
+
+def _sd(s1: np.ndarray, s2: np.ndarray, total: float, n_eff: float) -> np.ndarray:
+    """Weighted sd from Σw·x, Σw·x², Σw, with the reliability-weights correction
+    n_eff / (n_eff - 1) (= n / (n - 1) unweighted)."""
+    mean = s1 / total
+    var = np.maximum(s2 / total - mean**2, 0.0)
+    return np.sqrt(var * (n_eff / (n_eff - 1) if n_eff > 1 else 0.0))

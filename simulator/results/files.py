@@ -1,0 +1,202 @@
+"""Writing files: one atomic writer, the checks before a write, and the results file itself.
+
+A results file is written to a temporary file beside the target and renamed into place, so it is
+either complete or absent; a checkpoint's state and metadata are replaced the same way
+(:func:`write_atomic`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import xarray as xr
+
+from .._faults import pause_point
+from ..errors import ConfigError, OutputError, check_encodable, os_failure
+from .locking import output_lock
+
+
+def default_path(name: str) -> Path:
+    return Path("results") / f"{name}.nc"
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    enc = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "fiu" and var.ndim > 0:
+            enc[name] = {"zlib": True, "complevel": 4, "shuffle": True}
+    return enc
+
+
+def check_writable(path: Path, *, force: bool) -> None:
+    """Refuse before a run starts, not after: an existing file or an unwritable folder."""
+    check_encodable(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; name a .nc file with -o, e.g. -o {path}/run.nc")
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to replace it, or -o to write elsewhere")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{parent}: no such directory; create it or choose another -o path")
+    if not parent.is_dir():
+        raise OutputError(f"{parent} is not a directory; choose another -o path")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{parent}: not writable; choose another -o path")
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove temporary files that a killed write of ``path`` left beside it.
+
+    Call with the output's lock held (:func:`simulator.results.locking.output_lock`): then no live
+    process is writing them.
+    """
+    for tmp in path.parent.glob(f"{glob.escape(_temp_prefix(path))}*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+class RowSource(Protocol):
+    """Per-draw rows readable in chunks: a numpy array, or a spool file on disk."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    def __getitem__(self, key: slice) -> np.ndarray: ...
+
+
+PerDraw = Mapping[str, tuple[tuple[str, ...], RowSource, Mapping[str, Any]]]
+ROW_CHUNK = 2**16  # draws per chunk on disk and per copy step
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def split_per_draw(ds: xr.Dataset) -> tuple[xr.Dataset, dict]:
+    """Split ``ds`` into its summary (no ``draw`` dimension) and its per-draw variables."""
+    names = [v for v in ds.data_vars if "draw" in ds[v].dims]
+    per_draw = {v: (ds[v].dims, ds[v].values, dict(ds[v].attrs)) for v in names}
+    return ds.drop_vars([*names, "draw"], errors="ignore"), per_draw
+
+
+def save(ds: xr.Dataset, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write ``ds`` to ``path`` atomically (temporary file, then rename)."""
+    summary, per_draw = split_per_draw(ds)
+    return write_results(summary, per_draw, path, force=force)
+
+
+def write_results(
+    summary: xr.Dataset, per_draw: PerDraw, path: str | os.PathLike, *, force: bool = False
+) -> Path:
+    """Write a results file: the summary through xarray, then per-draw variables in chunks.
+
+    Per-draw variables are copied ``ROW_CHUNK`` draws at a time from their sources, so a run
+    with 10^7 kept draws is written without holding them in memory. The file is written to a
+    temporary name beside ``path``, synced, and renamed into place.
+    """
+    path = Path(path)
+    check_writable(path, force=force)
+
+    def write(tmp: Path) -> None:
+        summary.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(summary))
+        if per_draw:
+            _append_per_draw(tmp, per_draw)
+
+    with output_lock(path):
+        remove_stale_temps(path)
+        try:
+            write_atomic(path, write)
+        except (OSError, RuntimeError) as exc:  # the NetCDF library reports a full disk
+            raise _write_failure(path, exc) from None  # as EACCES or "HDF error"
+    return path
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Replace ``path`` as one unit: ``write(tmp)`` fills a temporary file beside it, which is
+    synced and renamed into place (and removed if anything fails). Every file g3sim writes goes
+    through here: results files and a checkpoint's state and metadata.
+
+    The temporary's name is ``.<name>.<random>.tmp``, so :func:`remove_stale_temps` finds one a
+    killed process left behind. The file gets normal permissions (0666 less the umask).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is normal
+        write(Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_failure(path: Path, exc: Exception) -> Exception:
+    """The one-line error for a failed results write: a full disk is named as such."""
+    try:
+        st = os.statvfs(path.parent)
+        full = st.f_bavail * st.f_frsize < 4 * 2**20
+    except OSError:
+        full = False
+    if full:
+        exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if isinstance(exc, OSError):
+        return os_failure(path, exc, doing="write results")
+    return exc  # not a file-system failure: a bug, reported as such
+
+
+def _append_per_draw(tmp: Path, per_draw: PerDraw) -> None:
+    """Copy per-draw variables into the NetCDF file ``tmp``, ``ROW_CHUNK`` draws at a time."""
+    import netCDF4  # heavy: only a write with per-draw variables needs it
+
+    n = next(iter(per_draw.values()))[1].shape[0]
+    with netCDF4.Dataset(tmp, "a") as nc:
+        nc.set_auto_mask(False)
+        nc.createDimension("draw", n)
+        chunk = (min(n, ROW_CHUNK),)
+        var = nc.createVariable(
+            "draw", "i8", ("draw",), zlib=True, complevel=4, shuffle=True, chunksizes=chunk
+        )
+        for lo in range(0, n, ROW_CHUNK):
+            var[lo : lo + ROW_CHUNK] = np.arange(lo, min(n, lo + ROW_CHUNK))
+        for name, (dims, src, attrs) in per_draw.items():
+            dt = np.dtype(src.dtype).newbyteorder("=")  # netCDF4 wants native order
+            chunks = chunk + tuple(nc.dimensions[d].size for d in dims[1:])
+            var = nc.createVariable(
+                name,
+                dt,
+                dims,
+                zlib=True,
+                complevel=4,
+                shuffle=True,
+                chunksizes=chunks,
+                fill_value=np.nan if dt.kind == "f" else False,
+            )
+            for lo in range(0, n, ROW_CHUNK):
+                var[lo : lo + ROW_CHUNK] = np.asarray(src[lo : lo + ROW_CHUNK])
+                pause_point("per-draw-chunk-written")
+            var.setncatts(dict(attrs))

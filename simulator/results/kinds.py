@@ -1,0 +1,28 @@
+"""The kinds of file g3sim writes, with their format names and versions.
+
+A file's kind is its ``g3sim_format`` attribute (a run's results) or its ``analysis`` attribute
+(a comparison, sensitivity or discovery study); a checkpoint is a folder beside its output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FORMAT = "g3sim-results"  # the g3sim_format attribute of a run's results file
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """One kind of file: its name, the format string that identifies it, its version."""
+
+    name: str
+    format: str
+    version: int
+    suffix: str
+
+
+RESULTS = FileKind("results", FORMAT, FORMAT_VERSION, ".nc")
+CHECKPOINT = FileKind("checkpoint", "g3sim-checkpoint", 2, ".checkpoint")
+
+KINDS = {k.name: k for k in (RESULTS, CHECKPOINT)}
