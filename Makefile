@@ -1,11 +1,12 @@
 # make run   — create .venv, install g3sim, run the baseline scenario and print the headline
-# make test  — create .venv, install g3sim with test extras, run ruff and the whole test suite
+# make test  — create .venv, install g3sim with test extras, run ruff, the import layers and the whole test suite
+# make test-fast — the same checks on the tests not marked slow (under a minute)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +17,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/g3sim run configs/baseline.toml --force --workers auto
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/python -m pytest
+
+test-fast: lint
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

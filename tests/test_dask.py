@@ -19,6 +19,8 @@ from .conftest import CONFIGS, FIVE, gaussian_scenario, strip_timing
 
 distributed = pytest.importorskip("distributed")
 
+pytestmark = pytest.mark.slow  # a real cluster: seconds per test
+
 
 @pytest.fixture(scope="module")
 def cluster():

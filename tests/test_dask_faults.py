@@ -29,6 +29,8 @@ from .conftest import CONFIGS, FIVE, ROOT, gaussian_scenario
 
 distributed = pytest.importorskip("distributed")
 
+pytestmark = pytest.mark.slow  # real clusters that fail on purpose: seconds per test
+
 TIMEOUT = 3.0  # G3SIM_CLUSTER_TIMEOUT in these tests
 MARGIN = 15.0  # slack for a loaded machine: start-up, the last block, closing the client
 RACE = str(CONFIGS / "examples" / "gaussian-race.toml")

@@ -21,7 +21,7 @@ from simulator.engine import (
     rank_counts,
     ranks_min,
 )
-from simulator.engine.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
+from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models.base import Bins
 from simulator.runs import resolve
 from simulator.scenario import scenario_from_dict

@@ -38,7 +38,7 @@ NOBODY = 65534
 DRAWS = "20000"
 # Prints where the child imported simulator from and where its kernels are cached.
 PROBE = (
-    "import json, simulator, simulator.engine.kernels as k; "
+    "import json, simulator, simulator.kernels as k; "
     "print(json.dumps({'file': simulator.__file__, 'cache': k.cache_dir()}))"
 )
 

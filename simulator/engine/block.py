@@ -32,7 +32,7 @@ class BlockRunner:
     """Runs one block of a resolved scenario; rebuilt from the scenario in worker processes."""
 
     def __init__(self, scenario: Scenario, model: Model | None = None):
-        from .kernels import MAX_COUNTRIES, reduce_block  # heavy: numba, loaded on first use
+        from ..kernels import MAX_COUNTRIES, reduce_block  # heavy: numba, loaded on first use
 
         self.reduce = reduce_block
         self.scenario = sc = scenario

@@ -54,7 +54,7 @@ class Bins:
         """Bin index of each value (clipped to the range), plus ``offset`` (for bincount).
 
         The reference definition; the engine bins with
-        :func:`simulator.engine.kernels.reduce_block`, which tests check against this.
+        :func:`simulator.kernels.reduce_block`, which tests check against this.
         """
         lo, k = self.scale()
         y = self.transform(x)

@@ -102,7 +102,7 @@ class GaussianRace(Model):
         rngs: Callable[[str], np.random.Generator],
         n: int,
     ) -> dict[str, np.ndarray]:
-        from ..engine.kernels import scale_shift  # heavy: numba kernels (load cost)
+        from ..kernels import scale_shift  # heavy: numba kernels (load cost)
 
         z = rngs("scores").standard_normal((n, len(self.years), len(self.countries)))
         scale_shift(z, self.sds, self.means)  # z * sd + mean, in one pass
