@@ -12,7 +12,7 @@ numbers; :func:`reduce_block` does it in one compiled call, tile by tile (``TILE
 4. turn those counts into rank counts.
 
 The results equal the numpy reference definitions exactly (:func:`engine.ranks_min`,
-:meth:`models.base.Bins.index` and ``np.bincount``; moments to rounding), which
+:func:`simulator.engine.binning.bin_index` and ``np.bincount``; moments to rounding), which
 ``tests/test_kernels.py`` checks. Every floating-point operation is written out in a fixed
 order and no ``fastmath`` is used, so a block gives the same bits whatever the worker or the
 order blocks run in.
@@ -315,10 +315,10 @@ def reduce_block(
     ``x``: ``(n, year, country)`` float64 values, C-contiguous. ``hx``: None to bin ``x``
     itself, or the values to bin instead (log10 of ``x`` for log bins), same shape. ``w``: None,
     or ``(n,)`` positive weights. The bin of a value ``v`` is
-    ``int(clip((v - lo)·k, 0, nbins - 1))``, as :meth:`Bins.index`. With ``ranks`` (at most
-    :data:`MAX_COUNTRIES` countries), ``counts[y, c, r]`` gains the draws (or their weights) in
-    which country ``c`` has ``r`` rivals strictly above it in year ``y``; otherwise ``counts`` is
-    left alone. ``hist (year, country, nbins)`` and ``counts (year, country, country)`` are int64
+    ``int(clip((v - lo)·k, 0, nbins - 1))``, as :func:`~simulator.engine.binning.bin_index`.
+    With ``ranks`` (at most :data:`MAX_COUNTRIES` countries), ``counts[y, c, r]`` gains the draws
+    (or their weights) in which country ``c`` has ``r`` rivals strictly above it in year ``y``;
+    otherwise ``counts`` is left alone. ``hist (year, country, nbins)`` and ``counts (year, country, country)`` are int64
     without weights and float64 with; ``s1``/``s2`` ``(year, country)`` gain ``Σ w·v`` and
     ``Σ (w·v)·v``.
 

@@ -21,6 +21,7 @@ from simulator.engine import (
     rank_counts,
     ranks_min,
 )
+from simulator.engine.binning import bin_index, bin_scale, binned_values
 from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models.base import Bins
 from simulator.runs import resolve
@@ -37,7 +38,7 @@ def reference(x, bins: Bins, w=None):
     counts = np.stack(
         [[np.bincount(r[:, y, c], weights=w, minlength=nc) for c in range(nc)] for y in range(ny)]
     )
-    idx = bins.index(x)
+    idx = bin_index(bins, x)
     hist = np.stack(
         [
             [np.bincount(idx[:, y, c], weights=w, minlength=bins.n) for c in range(nc)]
@@ -57,7 +58,7 @@ def kernel(x, bins: Bins, w=None, ranks=True):
         np.zeros((ny, nc)),
         np.zeros((ny, nc)),
     ]
-    finite = reduce_block(x, bins.transform(x), w, *bins.scale(), bins.n, ranks, *out)
+    finite = reduce_block(x, binned_values(bins, x), w, *bin_scale(bins), bins.n, ranks, *out)
     return finite, out
 
 
@@ -282,4 +283,4 @@ def test_read_only_inputs_are_fine_read_only_outputs_are_refused():
     out = np.zeros((1, 4, 20), np.int64)
     out.flags.writeable = False
     with pytest.raises(ValueError, match="hist: expected a writeable"):
-        reduce_block(x, None, None, *bins.scale(), 20, True, counts, out, *np.zeros((2, 1, 4)))
+        reduce_block(x, None, None, *bin_scale(bins), 20, True, counts, out, *np.zeros((2, 1, 4)))

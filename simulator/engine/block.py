@@ -15,6 +15,7 @@ from ..models import Model, build_model
 from ..models.base import Bins
 from ..sampling import Streams, sample_factors
 from ..scenario import Scenario
+from .binning import bin_scale, binned_values
 from .history import parse_observations
 from .ranks import PAIRWISE_MAX_COUNTRIES, focus_ranks, rank_counts
 from .state import BlockResult, KeptRows, ReducerState, WeightedSums
@@ -22,6 +23,45 @@ from .state import BlockResult, KeptRows, ReducerState, WeightedSums
 
 def n_blocks(scenario: Scenario) -> int:
     return -(-scenario.draws // scenario.block_size)
+
+
+# Memory guards, checked when a run is prepared (so `g3sim validate` refuses what cannot run):
+MAX_BLOCK_VALUES = 2**27  # scores of one block and metric, plus its factor draws (1 GiB)
+MAX_REDUCER_CELLS = 2**25  # rank counts and histogram bins of one metric (256 MiB)
+
+
+def check_memory(scenario: Scenario, n_years: int, n_countries: int, n_bins: int) -> None:
+    """Refuse a scenario whose blocks or reducers could not be held in memory.
+
+    A block holds ``(draws in a block) × years × countries`` scores per metric, and the
+    reducers ``years × countries × (countries + bins)`` counts per metric.
+    """
+    ny = n_years
+    block = min(scenario.block_size, scenario.draws)
+    per_draw = ny * n_countries + len(scenario.factors)
+    if block * per_draw > MAX_BLOCK_VALUES:
+        fit = max(1, MAX_BLOCK_VALUES // per_draw)
+        raise ConfigError(
+            f"a block of {block:,} draws holds {block * per_draw:,} values ({ny} years × "
+            f"{n_countries} countries + {len(scenario.factors)} factors per draw), more than "
+            f"{MAX_BLOCK_VALUES:,} in memory at once; set block_size ≤ {fit:,}, or report "
+            "fewer years",
+            source=scenario.source,
+            key="scenario.block_size",
+        )
+    cells = ny * n_countries * (n_countries + n_bins)
+    if cells > MAX_REDUCER_CELLS:
+        raise ConfigError(
+            f"{n_countries:,} countries × {ny} years need {cells:,} rank and histogram "
+            f"counts, more than {MAX_REDUCER_CELLS:,}; use fewer countries or years",
+            source=scenario.source,
+            key="model.countries",
+        )
+
+
+def _check_model_memory(scenario: Scenario, model: Model) -> None:
+    n_bins = max(model.bins(metric).n for metric in model.metrics)
+    check_memory(scenario, len(model.years), len(model.countries), n_bins)
 
 
 def block_length(scenario: Scenario, block: int) -> int:
@@ -37,6 +77,7 @@ class BlockRunner:
         self.reduce = reduce_block
         self.scenario = sc = scenario
         model = model if model is not None else build_model(sc)
+        _check_model_memory(sc, model)
         try:
             self.observations = parse_observations(
                 sc.observations, source=sc.source, countries=model.countries, metrics=model.metrics
@@ -47,6 +88,7 @@ class BlockRunner:
         sim_years = sorted(set(sc.years) | {o.year for o in self.observations})
         if tuple(sim_years) != tuple(model.years):
             model = build_model(sc.with_updates(years=sim_years))
+            _check_model_memory(sc, model)
         self.model = m = model
         self.report = [sim_years.index(y) for y in sc.years]
         # Reported years as a slice (a view, not a 50 MB copy a block) when they are consecutive.
@@ -81,7 +123,16 @@ class BlockRunner:
         """:func:`.kernels.reduce_block` for one metric's ``(n, year, country)`` block;
         beyond the kernel's country limit, ranks come from :func:`.ranks.rank_counts`."""
         finite = self.reduce(
-            x, bins.transform(x), w, *bins.scale(), bins.n, self.pairwise, counts, hist, s1, s2
+            x,
+            binned_values(bins, x),
+            w,
+            *bin_scale(bins),
+            bins.n,
+            self.pairwise,
+            counts,
+            hist,
+            s1,
+            s2,
         )
         if not self.pairwise:
             counts[...] = rank_counts(x, w)

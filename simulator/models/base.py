@@ -22,10 +22,6 @@ import numpy as np
 from ..errors import ConfigError, did_you_mean
 from ..scenario import Scenario
 
-# Memory guards, checked when a model is built (so `g3sim validate` refuses what cannot run):
-MAX_BLOCK_VALUES = 2**27  # scores of one block and metric, plus its factor draws (1 GiB)
-MAX_REDUCER_CELLS = 2**25  # rank counts and histogram bins of one metric (256 MiB)
-
 
 @dataclass(frozen=True)
 class Bins:
@@ -39,31 +35,6 @@ class Bins:
     high: float
     n: int = 1000
     log: bool = False
-
-    def scale(self) -> tuple[float, float]:
-        """``(lo, k)``: the bin of a (transformed) value ``v`` is ``clip((v - lo)·k, 0, n-1)``."""
-        lo, hi = (np.log10(self.low), np.log10(self.high)) if self.log else (self.low, self.high)
-        return float(lo), float(self.n / (hi - lo))
-
-    def transform(self, x: np.ndarray) -> np.ndarray | None:
-        """The values whose equal bins these are: log10(max(x, low)) for log bins, else None
-        (the values themselves)."""
-        return np.log10(np.maximum(x, self.low)) if self.log else None
-
-    def index(self, x: np.ndarray, offset: np.ndarray | int = 0) -> np.ndarray:
-        """Bin index of each value (clipped to the range), plus ``offset`` (for bincount).
-
-        The reference definition; the engine bins with
-        :func:`simulator.kernels.reduce_block`, which tests check against this.
-        """
-        lo, k = self.scale()
-        y = self.transform(x)
-        y = x.astype(float, copy=True) if y is None else y
-        y -= lo
-        y *= k
-        np.clip(y, 0, self.n - 1, out=y)  # in float: cheaper than clipping the integers
-        y += offset
-        return y.astype(np.intp)
 
     def edges(self) -> np.ndarray:
         if self.log:
@@ -142,35 +113,6 @@ class Model(abc.ABC):
                 f"use top_k ≤ {len(countries)}",
                 source=scenario.source,
                 key="scenario.top_k",
-            )
-
-    @staticmethod
-    def check_size(scenario: Scenario, n_countries: int, n_bins: int) -> None:
-        """Refuse a scenario whose blocks or reducers could not be held in memory.
-
-        A block holds ``(draws in a block) × years × countries`` scores per metric, and the
-        reducers ``years × countries × (countries + bins)`` counts per metric.
-        """
-        ny = len(scenario.years)
-        block = min(scenario.block_size, scenario.draws)
-        per_draw = ny * n_countries + len(scenario.factors)
-        if block * per_draw > MAX_BLOCK_VALUES:
-            fit = max(1, MAX_BLOCK_VALUES // per_draw)
-            raise ConfigError(
-                f"a block of {block:,} draws holds {block * per_draw:,} values ({ny} years × "
-                f"{n_countries} countries + {len(scenario.factors)} factors per draw), more than "
-                f"{MAX_BLOCK_VALUES:,} in memory at once; set block_size ≤ {fit:,}, or report "
-                "fewer years",
-                source=scenario.source,
-                key="scenario.block_size",
-            )
-        cells = ny * n_countries * (n_countries + n_bins)
-        if cells > MAX_REDUCER_CELLS:
-            raise ConfigError(
-                f"{n_countries:,} countries × {ny} years need {cells:,} rank and histogram "
-                f"counts, more than {MAX_REDUCER_CELLS:,}; use fewer countries or years",
-                source=scenario.source,
-                key="model.countries",
             )
 
     @classmethod

@@ -74,7 +74,6 @@ class GaussianRace(Model):
         countries = tuple(table)
         cls.check_focus(scenario, countries)
         cls.check_factors(scenario)
-        cls.check_size(scenario, len(countries), BINS)
         return cls(
             np.array([mean for mean, _ in means_sds]),
             np.array([sd for _, sd in means_sds]),

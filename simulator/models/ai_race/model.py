@@ -96,7 +96,6 @@ class AiRace(Model):
     def from_scenario(cls, scenario) -> AiRace:
         c = countries()
         cls.check_focus(scenario, c.iso3)
-        cls.check_size(scenario, len(c.iso3), 1000)  # the bins of both metrics (see bins())
         bad = [y for y in scenario.years if not MIN_YEAR <= y <= MAX_YEAR]
         if bad:
             # An observed year is simulated too: name the observation if it brought the year.
