@@ -319,8 +319,8 @@ def reduce_block(
     With ``ranks`` (at most :data:`MAX_COUNTRIES` countries), ``counts[y, c, r]`` gains the draws
     (or their weights) in which country ``c`` has ``r`` rivals strictly above it in year ``y``;
     otherwise ``counts`` is left alone. ``hist (year, country, nbins)`` and
-    ``counts (year, country, country)`` are int64 without weights and float64 with; ``s1``/``s2`` ``(year, country)`` gain ``Σ w·v`` and
-    ``Σ (w·v)·v``.
+    ``counts (year, country, country)`` are int64 without weights and float64 with;
+    ``s1``/``s2`` ``(year, country)`` gain ``Σ w·v`` and ``Σ (w·v)·v``.
 
     Returns False if a sum of squares is not finite: some value is NaN or infinite, or (rarely)
     a square overflowed; the caller tells which with ``np.isfinite``.
