@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError, OutputError, ResultsError
-from ..results import open_results
+from ..results import open_results, write_atomic
 from .kinds import ANALYSES
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -83,35 +82,20 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = DPI) -> Path
     """Write ``fig`` to ``path`` (format from the extension), atomically; replaces a file."""
     path = Path(path)
     fmt = image_format(path)
-    write_atomic(path, figure_bytes(fig, fmt, dpi=dpi))
+    write_bytes(path, figure_bytes(fig, fmt, dpi=dpi))
     return path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through the one atomic writer (temporary file, fsync, rename)."""
     if path.is_dir():
         raise ConfigError(f"{path} is a directory; name a file, e.g. {path / 'figure.png'}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{parent}: no such directory; create it or choose another -o path")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-        tmp = None
+        write_atomic(path, lambda tmp: tmp.write_bytes(data))
     except OSError as exc:
         raise OutputError(
             f"{path}: cannot write ({exc.strerror or exc}); choose another -o path"
         ) from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

@@ -21,7 +21,7 @@ import xarray as xr
 
 from .._faults import pause_point
 from ..errors import ConfigError, OutputError, check_encodable, os_failure
-from .locking import output_lock
+from .locking import output_lock, umask
 
 
 def default_path(name: str) -> Path:
@@ -80,12 +80,6 @@ PerDraw = Mapping[str, tuple[tuple[str, ...], RowSource, Mapping[str, Any]]]
 ROW_CHUNK = 2**16  # draws per chunk on disk and per copy step
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def split_per_draw(ds: xr.Dataset) -> tuple[xr.Dataset, dict]:
     """Split ``ds`` into its summary (no ``draw`` dimension) and its per-draw variables."""
     names = [v for v in ds.data_vars if "draw" in ds[v].dims]
@@ -136,7 +130,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is normal
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; a results file is normal
         write(Path(tmp))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())

@@ -44,6 +44,13 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
+def umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def lock_path(output: str | os.PathLike) -> Path:
     """The lock file that guards ``output``: hidden, beside it."""
     output = Path(output)
@@ -61,7 +68,7 @@ def _holder(fd: int) -> str:
 
 
 def _acquire(path: Path) -> int:
-    mode = 0o666 & ~_umask()
+    mode = 0o666 & ~umask()
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
@@ -91,12 +98,6 @@ def _acquire(path: Path) -> int:
 def _dev_ino(fd: int) -> tuple[int, int]:
     st = os.fstat(fd)
     return st.st_dev, st.st_ino
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ import xarray as xr
 from .._version import __version__
 from ..errors import ConfigError, ResultsError
 from ..plots import KINDS, available_kinds, plot
-from ..plots.files import figure_bytes, write_atomic
+from ..plots.files import figure_bytes, write_bytes
 from ..plots.style import country_name, metric_label, metric_units, rank_rows
 from .format import interval, percent
 
@@ -85,7 +85,7 @@ def write_report(ds: xr.Dataset, path: str | os.PathLike, *, source: str = "") -
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"{path}: a report is an HTML file; name it .html, e.g. report.html")
-    write_atomic(path, report_html(ds, source=source).encode("utf-8"))
+    write_bytes(path, report_html(ds, source=source).encode("utf-8"))
     return path
 
 
