@@ -11,7 +11,6 @@ from scipy import stats
 
 CONFIDENCE = 0.95  # the level of every interval g3sim reports
 Z_TWO_SIDED_95 = float(stats.norm.ppf(0.975))  # 1.95996: two-sided 95% normal quantile
-Z95 = Z_TWO_SIDED_95  # its earlier name (not the one-sided p95 of scenario distributions)
 
 
 def wilson_interval(p_hat, n, *, z: float = Z_TWO_SIDED_95) -> tuple[np.ndarray, np.ndarray]:

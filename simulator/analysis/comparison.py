@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .._version import __version__
 from ..errors import ResultsError
-from ..stats import Z95
+from ..results.provenance import provenance
+from ..stats import CONFIDENCE, Z_TWO_SIDED_95
 
 PAIRING_ATTRS = ("seed", "draws", "design", "block_size")
 
@@ -126,10 +126,10 @@ def _comparison_dataset(pa, pb, se, se_paired, se_independent, vrf, metrics, yea
             "p_b": var(pb, "P(focus rank <= top_k) in scenario B"),
             "difference": var(diff, "P_B - P_A"),
             "difference_lower": var(
-                diff - Z95 * se, "lower bound of the 95% interval of P_B - P_A"
+                diff - Z_TWO_SIDED_95 * se, "lower bound of the 95% interval of P_B - P_A"
             ),
             "difference_upper": var(
-                diff + Z95 * se, "upper bound of the 95% interval of P_B - P_A"
+                diff + Z_TWO_SIDED_95 * se, "upper bound of the 95% interval of P_B - P_A"
             ),
             "se_paired": var(se_paired, "standard error of P_B - P_A from paired draws"),
             "se_independent": var(
@@ -151,8 +151,8 @@ def _attrs(a: xr.Dataset, b: xr.Dataset, paired: bool, note: str) -> dict:
         "paired": int(paired),
         "pairing": note,
         "interval_method": "normal (paired)" if paired else "normal (independent)",
-        "confidence_level": 0.95,
-        "simulator_version": __version__,
+        "confidence_level": CONFIDENCE,
+        **provenance(),
         **{
             f"{k}_{side}": ds_.attrs[k]
             for side, ds_ in (("a", a), ("b", b))

@@ -9,19 +9,16 @@ variables.
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 import numpy as np
-import scipy
 import xarray as xr
 
-from .._version import __version__
 from ..engine import focus_ranks
 from ..errors import ModelError
 from ..models import build_model
+from ..results.provenance import provenance
 from ..runs import fresh_seed
 from ..sampling import Streams
 from ..scenario import Scenario
@@ -43,17 +40,6 @@ NOISE_TREATMENT = (
     "common random numbers: A and every AB_j share one noise stream per row, B another; "
     "indices are Sobol indices over (factors, noise); noise_* variables give the noise's own"
 )
-
-
-def _provenance() -> dict:
-    return {
-        "simulator_version": __version__,
-        "python_version": platform.python_version(),
-        "numpy_version": np.__version__,
-        "scipy_version": scipy.__version__,
-        "xarray_version": xr.__version__,
-        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
 
 
 def _var(dims, data, long_name: str, units: str = "1", **attrs):
@@ -237,7 +223,7 @@ def _sobol_attrs(
         "factors_varied": ", ".join(scenario.factor_names),
         "correlation_ignored": ", ".join(corr.factors) if corr is not None else "",
         "observations_ignored": len(scenario.observations),
-        **_provenance(),
+        **provenance(),
     }
 
 
@@ -323,7 +309,7 @@ def rank_sensitivity_of_result(
         "draws": np.int64(res.n),
         "metric": pd_.metric,
         "year": np.int32(pd_.year),
-        **_provenance(),
+        **provenance(),
         "elapsed_s": round(time.perf_counter() - t0, 4),
         "command": command,
     }
