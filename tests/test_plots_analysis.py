@@ -18,6 +18,7 @@ from simulator.cli import main
 from simulator.errors import ConfigError, ResultsError
 from simulator.plots import analysis_kinds as plot_analysis
 from simulator.plots import files as plot_files
+from simulator.results import open_result
 
 from . import plot_data
 from .conftest import FIVE, gaussian_scenario
@@ -44,7 +45,7 @@ class AnalysisFiles:
         return self.paths[name]
 
     def open(self, name: str) -> xr.Dataset:
-        return plot_files.open_for_plot(self.path(name))
+        return open_result(self.path(name))
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from ..results import open_result
+
 DPI = 150  # = plots.files.DPI; that module (and matplotlib) loads only when a command runs
 
 
@@ -83,11 +85,11 @@ def plot(result, kind, output, metrics, country, top, dpi):
     """
     from ..plots import plot as draw  # heavy: matplotlib
     from ..plots import plot_kind  # heavy: matplotlib
-    from ..plots.files import check_output, open_for_plot, save_figure  # heavy: matplotlib
+    from ..plots.files import check_output, save_figure  # heavy: matplotlib
 
     plot_kind(kind)  # an unknown kind fails before the file is read
     check_output(output)
-    ds = open_for_plot(result)
+    ds = open_result(result)
     fig = draw(ds, kind, metric=metrics or None, country=country, top=top, source=str(result))
     save_figure(fig, output, dpi=dpi)
     click.echo(f"saved {output}")
@@ -113,10 +115,9 @@ def report(result, output):
     The page embeds its figures and style and loads nothing from the network: it opens offline
     in any browser and can be mailed as one file.
     """
-    from ..plots.files import open_for_plot  # heavy: matplotlib
     from ..views.html import default_report_path, write_report  # heavy: matplotlib
 
-    ds = open_for_plot(result)  # first: a missing file or a folder is the error to report
+    ds = open_result(result)  # first: a missing file or a folder is the error to report
     out = output or default_report_path(result)
     write_report(ds, out, source=str(result))
     click.echo(f"saved {out}")

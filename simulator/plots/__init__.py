@@ -11,7 +11,7 @@ Importing this package imports matplotlib (never pyplot).
 from __future__ import annotations
 
 from .draw import KINDS, available_kinds, plot, plot_kind
-from .files import DPI, figure_bytes, open_for_plot, save_figure
+from .files import DPI, figure_bytes, save_figure
 from .kinds import RACE_TOP, TORNADO_TOP, KindRegistry, PlotKind, PlotOptions
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "PlotOptions",
     "available_kinds",
     "figure_bytes",
-    "open_for_plot",
     "plot",
     "plot_kind",
     "save_figure",

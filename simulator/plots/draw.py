@@ -13,8 +13,9 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError, G3simError, ResultsError, did_you_mean
+from ..results.kinds import ANALYSES
 from . import analysis_kinds, run_kinds
-from .kinds import ANALYSES, PlotKind, PlotOptions
+from .kinds import PlotKind, PlotOptions
 
 # Every kind, the run's first (the order of `g3sim plot --help` and of the report's figures).
 KINDS: dict[str, PlotKind] = {**run_kinds.REGISTRY.kinds, **analysis_kinds.REGISTRY.kinds}

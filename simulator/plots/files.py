@@ -1,4 +1,4 @@
-"""Figure files: open a result to plot, check an image path, render and write atomically.
+"""Figure files: check an image path, render, and write atomically.
 
 The file side of :mod:`simulator.plots`: the format follows the extension (PNG, SVG, PDF), files
 are written to a temporary file and renamed into place, and rendering carries no date, so the
@@ -11,40 +11,13 @@ import io
 import os
 from pathlib import Path
 
-import xarray as xr
 from matplotlib.figure import Figure
 
-from ..errors import ConfigError, OutputError, ResultsError
-from ..results import open_results, write_atomic
-from .kinds import ANALYSES
+from ..errors import ConfigError, OutputError
+from ..results import write_atomic
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 DPI = 150
-
-
-def open_for_plot(path: str | os.PathLike) -> xr.Dataset:
-    """Open a results file, or an analysis file (sensitivity, comparison) for its kinds.
-
-    A results file goes through :func:`simulator.results.open_results` and its checks; a file
-    that fails them is accepted only if it is an analysis Dataset (``analysis`` attribute).
-    """
-    try:
-        return open_results(path)
-    except ResultsError:
-        ds = _open_analysis(Path(path))
-        if ds is None:
-            raise
-        return ds
-
-
-def _open_analysis(path: Path) -> xr.Dataset | None:
-    try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            if ds.attrs.get("analysis") not in ANALYSES:
-                return None
-            return ds.load()
-    except Exception:  # not readable: open_results's message says so
-        return None
 
 
 def image_format(path: str | os.PathLike) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import xarray as xr
 from matplotlib.figure import Figure
 
-ANALYSES = ("sensitivity", "comparison", "discovery")
+from ..results.kinds import ANALYSES
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 * :mod:`.dataset`: a finished run (:class:`~simulator.engine.FoldedRun`) → the results Dataset;
 * :mod:`.files`: the one atomic writer, checks before a write, ``save``/``write_results``;
-* :mod:`.open`: ``open_results``, with clear errors;
+* :mod:`.open`: ``open_results`` (a run's results) and ``open_result`` (any file g3sim writes),
+  with clear errors;
 * :mod:`.kinds`: file formats and versions; :mod:`.provenance`; :mod:`.locking` (output lock).
 """
 
@@ -20,7 +21,7 @@ from .files import (
     write_results,
 )
 from .kinds import FORMAT, FORMAT_VERSION
-from .open import open_results
+from .open import open_result, open_results
 
 __all__ = [
     "CONFIDENCE",
@@ -33,6 +34,7 @@ __all__ = [
     "build_dataset",
     "check_writable",
     "default_path",
+    "open_result",
     "open_results",
     "per_draw_specs",
     "remove_stale_temps",

@@ -26,3 +26,7 @@ RESULTS = FileKind("results", FORMAT, FORMAT_VERSION, ".nc")
 CHECKPOINT = FileKind("checkpoint", "g3sim-checkpoint", 2, ".checkpoint")
 
 KINDS = {k.name: k for k in (RESULTS, CHECKPOINT)}
+
+#: Analysis files (an ``analysis`` attribute names which): read by `g3sim plot` and the Python
+#: API through :func:`simulator.results.open_result`.
+ANALYSES = ("sensitivity", "comparison", "discovery")

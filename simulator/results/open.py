@@ -9,7 +9,33 @@ from pathlib import Path
 import xarray as xr
 
 from ..errors import OutputError, ResultsError, check_encodable
-from .kinds import FORMAT, FORMAT_VERSION
+from .kinds import ANALYSES, FORMAT, FORMAT_VERSION
+
+
+def open_result(path: str | os.PathLike) -> xr.Dataset:
+    """Open any file g3sim writes: a run's results, or an analysis (sensitivity, comparison).
+
+    A run's results go through :func:`open_results` and its checks; a file that fails them is
+    accepted only if it is an analysis Dataset (its ``analysis`` attribute is one of
+    :data:`~simulator.results.kinds.ANALYSES`); otherwise the run file's error stands.
+    """
+    try:
+        return open_results(path)
+    except ResultsError:
+        ds = _open_analysis(Path(path))
+        if ds is None:
+            raise
+        return ds
+
+
+def _open_analysis(path: Path) -> xr.Dataset | None:
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            if ds.attrs.get("analysis") not in ANALYSES:
+                return None
+            return ds.load()
+    except Exception:  # not readable: open_results's message says so
+        return None
 
 
 def open_results(path: str | os.PathLike) -> xr.Dataset:
