@@ -21,7 +21,14 @@ _API = {
     "StopTarget": "simulator.runs",
     "FileOptions": "simulator.runs",
     "open_results": "simulator.results",
+    "open_result": "simulator.results",
     "save": "simulator.results",
+    "calibrate": "simulator.analysis.calibration",
+    "compare_scenarios": "simulator.analysis.comparison_study",
+    "compare_results": "simulator.analysis.comparison",
+    "sobol_sensitivity": "simulator.analysis.sensitivity_study",
+    "rank_sensitivity_of_result": "simulator.analysis.sensitivity_study",
+    "discover": "simulator.analysis.discovery_study",
 }
 
 __all__ = ["__version__", *_API]
