@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # tests/ holds the case generator shared with CI
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
-from tests.fuzz_cases import Case, Outcome, cases, run_case  # noqa: E402
+from tests.helpers.fuzz_cases import Case, Outcome, cases, run_case  # noqa: E402
 
 
 class _Stop(BaseException):

@@ -16,8 +16,7 @@ from simulator.models.ai_race.calibration import observed_movements
 from simulator.models.ai_race.tortoise import composite_index, read_table, tortoise_2021
 from simulator.sampling import Streams, sample_factors
 from simulator.scenario import load_scenario
-
-from .conftest import CONFIGS
+from tests.helpers.scenarios import CONFIGS
 
 BASELINE = CONFIGS / "baseline.toml"
 VARIANTS = (

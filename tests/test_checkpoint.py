@@ -19,8 +19,7 @@ from simulator.cli import main
 from simulator.errors import ConfigError
 from simulator.results import open_results
 from simulator.runs import checkpoint_dir
-
-from .conftest import FIVE, TIMING_ATTRS, gaussian_dict, gaussian_scenario
+from tests.helpers.scenarios import FIVE, TIMING_ATTRS, gaussian_dict, gaussian_scenario
 
 # A race slow enough to interrupt: many countries, many years, small blocks.
 SLOW = {f"C{i:02d}": (float(i), 3.0) for i in range(30)} | {"KOR": (20.0, 5.0)}

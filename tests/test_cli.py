@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from simulator import __version__
 from simulator.cli import main
 from simulator.results import open_results
-
-from .conftest import CONFIGS
+from tests.helpers.scenarios import CONFIGS
 
 
 @pytest.fixture

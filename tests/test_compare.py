@@ -13,8 +13,7 @@ from simulator.analysis.comparison import compare_results
 from simulator.cli import main
 from simulator.models.gaussian_race import exact_rank_distribution
 from simulator.results import save
-
-from .conftest import FIVE, gaussian_scenario
+from tests.helpers.scenarios import FIVE, gaussian_scenario
 
 B_RACE = dict(FIVE, GBR=(29.0, 4.0))  # the policy: a rival weakens
 

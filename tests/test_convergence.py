@@ -7,8 +7,7 @@ import xarray as xr
 
 from simulator import run
 from simulator.models.gaussian_race import exact_rank_distribution
-
-from .conftest import FIVE, gaussian_scenario, strip_timing
+from tests.helpers.scenarios import FIVE, gaussian_scenario, strip_timing
 
 EXACT = exact_rank_distribution([m for m, _ in FIVE.values()], [s for _, s in FIVE.values()], 4)
 P3 = EXACT[:3].sum()

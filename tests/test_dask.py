@@ -14,8 +14,7 @@ from simulator import run
 from simulator.cli import main
 from simulator.errors import ConfigError
 from simulator.results import open_results
-
-from .conftest import CONFIGS, FIVE, gaussian_scenario, strip_timing
+from tests.helpers.scenarios import CONFIGS, FIVE, gaussian_scenario, strip_timing
 
 distributed = pytest.importorskip("distributed")
 

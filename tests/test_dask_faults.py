@@ -24,8 +24,7 @@ from simulator import run
 from simulator.engine.executors import DEFAULT_CLUSTER_TIMEOUT, cluster_timeout
 from simulator.errors import ClusterError, ConfigError, ModelError
 from simulator.runs.checkpoint import checkpoint_dir, load_checkpoint
-
-from .conftest import CONFIGS, FIVE, ROOT, gaussian_scenario
+from tests.helpers.scenarios import CONFIGS, FIVE, ROOT, gaussian_scenario
 
 distributed = pytest.importorskip("distributed")
 
@@ -278,12 +277,10 @@ def test_a_model_error_on_a_worker_stays_a_model_error(monkeypatch):
     that the poisoned toy model registered here is the one they run)."""
     from simulator.runs import resolve
     from simulator.scenario import scenario_from_dict
+    from tests.helpers.toy_models import Poisoned, linear_dict, register_model
 
-    from .test_kernels import _Poisoned
-    from .toy_models import linear_dict, register_model
-
-    register_model(monkeypatch, "linear_race", _Poisoned)
-    monkeypatch.setattr(_Poisoned, "poison", float("nan"))
+    register_model(monkeypatch, "linear_race", Poisoned)
+    monkeypatch.setattr(Poisoned, "poison", float("nan"))
     d = linear_dict(draws=3 * 1000, block_size=1000)
     d["observations"] = [{"country": "CHN", "year": 2029, "rank_range": [1, 3]}]
     sc = resolve(scenario_from_dict(d))

@@ -15,9 +15,8 @@ from simulator.cli import main
 from simulator.errors import AnalysisError
 from simulator.results import save
 from simulator.scenario import scenario_from_dict
-
-from .conftest import FIVE, gaussian_scenario
-from .toy_models import LinearRace, linear_dict, register_model
+from tests.helpers.scenarios import FIVE, gaussian_scenario
+from tests.helpers.toy_models import LinearRace, linear_dict, register_model
 
 
 def synthetic(seed: int = 2026, n: int = 10_000):

@@ -10,9 +10,8 @@ from simulator.engine.executors import parse_workers
 from simulator.errors import ConfigError
 from simulator.models.base import Bins
 from simulator.scenario import scenario_from_dict
-
-from .conftest import FIVE, gaussian_scenario, strip_timing
-from .toy_models import LinearRace, linear_dict, register_model
+from tests.helpers.scenarios import FIVE, gaussian_scenario, strip_timing
+from tests.helpers.toy_models import LinearRace, linear_dict, register_model
 
 
 @pytest.mark.parametrize("keep", [True, False])

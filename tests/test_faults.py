@@ -23,8 +23,7 @@ import xarray as xr
 from simulator.errors import ResultsError
 from simulator.results import open_results
 from simulator.runs import checkpoint_dir
-
-from .conftest import gaussian_dict, strip_timing
+from tests.helpers.scenarios import gaussian_dict, strip_timing
 
 pytestmark = pytest.mark.slow
 

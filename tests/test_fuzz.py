@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from .fuzz_cases import GOOD, cases, run_case
+from tests.helpers.fuzz_cases import GOOD, cases, run_case
 
 FUZZ_SETTINGS = settings(
     derandomize=True,

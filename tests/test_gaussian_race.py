@@ -12,8 +12,7 @@ import pytest
 
 from simulator import run
 from simulator.models.gaussian_race import exact_rank_distribution, poisson_binomial
-
-from .conftest import FIVE, gaussian_scenario
+from tests.helpers.scenarios import FIVE, gaussian_scenario
 
 SIGMAS = 4.5
 

@@ -15,8 +15,7 @@ from simulator import run
 from simulator.engine.history import ess_warning
 from simulator.errors import ConfigError, HistoryError
 from simulator.models.gaussian_race import exact_rank_distribution, poisson_binomial
-
-from .conftest import FIVE, gaussian_dict, gaussian_scenario, strip_timing
+from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario, strip_timing
 
 MEANS = np.array([m for m, _ in FIVE.values()])
 SDS = np.array([s for _, s in FIVE.values()])

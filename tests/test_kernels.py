@@ -25,9 +25,8 @@ from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models.base import Bins
 from simulator.runs import resolve
 from simulator.scenario import scenario_from_dict
-
-from .conftest import gaussian_dict
-from .toy_models import LinearRace, linear_dict, register_model
+from tests.helpers.scenarios import gaussian_dict
+from tests.helpers.toy_models import Poisoned, linear_dict, register_model
 
 
 def reference(x, bins: Bins, w=None):
@@ -214,28 +213,10 @@ def test_scale_shift_equals_numpy_broadcasting(shape):
 # --- the engine around the kernel ------------------------------------------------------------
 
 
-class _Poisoned(LinearRace):
-    """linear_race whose block 1 has one bad value (NaN, ±inf) or only huge finite values."""
-
-    poison: float = np.nan
-
-    def simulate(self, factors, rngs, n):
-        out = super().simulate(factors, rngs, n)
-        if rngs.block == 1:
-            if np.isfinite(self.poison):
-                out["score"][:] = self.poison
-            else:
-                out["score"][n // 2, -1, 1] = self.poison
-        return out
-
-    def bins(self, metric):
-        return Bins(-1e201, 1e201, 100) if np.isfinite(self.poison) else super().bins(metric)
-
-
 @pytest.fixture
 def poisoned(monkeypatch):
-    register_model(monkeypatch, "linear_race", _Poisoned)
-    return _Poisoned
+    register_model(monkeypatch, "linear_race", Poisoned)
+    return Poisoned
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -16,8 +16,7 @@ from simulator.errors import ConfigError, ResultsError
 from simulator.plots import files as plot_files
 from simulator.plots.style import _spread, rank_rows
 from simulator.results import open_results
-
-from .plot_data import (
+from tests.helpers.plot_data import (
     PNG_MAGIC,
     assert_nothing_clipped,
     assert_png_of,

@@ -18,10 +18,9 @@ from simulator.cli import main
 from simulator.errors import ConfigError, ResultsError
 from simulator.plots import analysis_kinds as plot_analysis
 from simulator.plots import files as plot_files
-
-from . import plot_data
-from .conftest import FIVE, gaussian_scenario
-from .plot_data import assert_nothing_clipped, assert_png_of, gauss_result
+from tests.helpers import plot_data
+from tests.helpers.plot_data import assert_nothing_clipped, assert_png_of, gauss_result
+from tests.helpers.scenarios import FIVE, gaussian_scenario
 
 SOURCES = {
     "tornado": ("baseline_sobol", "baseline_rank", "gauss_sobol", "gauss_rank"),

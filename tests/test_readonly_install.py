@@ -29,8 +29,7 @@ from click.testing import CliRunner
 
 from simulator.cli import main
 from simulator.results import open_results
-
-from .conftest import CONFIGS, ROOT, strip_timing
+from tests.helpers.scenarios import CONFIGS, ROOT, strip_timing
 
 pytestmark = pytest.mark.slow  # child processes that compile the kernels: ~20 s in all
 

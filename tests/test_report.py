@@ -16,8 +16,7 @@ from simulator.cli import main
 from simulator.results import open_results
 from simulator.views.format import interval
 from simulator.views.html import distribution_text, report_html
-
-from .plot_data import PNG_MAGIC, baseline_result, gauss_result
+from tests.helpers.plot_data import PNG_MAGIC, baseline_result, gauss_result
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "wbr", "col", "area", "base"}
 KEY_TAGS = {"html", "head", "body", "main", "section", "table", "thead", "tbody", "tr", "details"}

@@ -11,8 +11,7 @@ from simulator.engine import Accumulator, BlockRunner, n_blocks
 from simulator.results import build_dataset
 from simulator.runs import resolve
 from simulator.scenario import load_scenario, scenario_from_dict
-
-from .conftest import FIVE, gaussian_dict, gaussian_scenario, strip_timing
+from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario, strip_timing
 
 FACTORS = {
     "alpha": {"dist": "normal", "mean": 0, "sd": 1},

@@ -10,8 +10,7 @@ from simulator import run
 from simulator.errors import ConfigError, ResultsError
 from simulator.results import FORMAT_VERSION, open_results, save
 from simulator.stats import clopper_pearson_interval, histogram_quantiles, wilson_interval
-
-from .conftest import FIVE, gaussian_scenario
+from tests.helpers.scenarios import FIVE, gaussian_scenario
 
 REQUIRED_ATTRS = [
     "scenario_name",

@@ -25,10 +25,9 @@ import tomli_w
 from simulator.errors import one_line
 from simulator.results import open_results
 from simulator.scenario import MAX_NESTING, load_scenario
-
-from .conftest import CONFIGS, FIVE, gaussian_dict
-from .fuzz_cases import check_results, time_limit
-from .test_cli_errors import assert_error, invoke
+from tests.helpers.cli import assert_error, invoke
+from tests.helpers.fuzz_cases import check_results, time_limit
+from tests.helpers.scenarios import CONFIGS, FIVE, gaussian_dict
 
 FINITE_VARS = ("p_top", "p_top_lower", "p_top_upper", "rank_probability", "value_quantile")
 

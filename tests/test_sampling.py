@@ -9,8 +9,7 @@ from scipy import stats
 from simulator import run
 from simulator.sampling import Streams, sample_factors, stable_hash, unit_draws
 from simulator.scenario.distributions import DISTRIBUTIONS, make_distribution
-
-from .conftest import FIVE, gaussian_scenario
+from tests.helpers.scenarios import FIVE, gaussian_scenario
 
 SPECS = {
     "normal": {"dist": "normal", "mean": 2, "sd": 3},
@@ -141,8 +140,7 @@ def test_qmc_reduces_error_of_a_smooth_mean():
 @pytest.mark.parametrize("rho_s", [-0.5, 0.3, 0.8])
 def test_copula_gives_the_requested_spearman_correlation(rho_s):
     from simulator.scenario import scenario_from_dict
-
-    from .conftest import gaussian_dict
+    from tests.helpers.scenarios import gaussian_dict
 
     d = gaussian_dict(FIVE)
     d["factors"] = {

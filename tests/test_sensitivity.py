@@ -25,9 +25,8 @@ from simulator.results import save
 from simulator.sampling import Streams
 from simulator.scenario import scenario_from_dict
 from simulator.stats import Z_TWO_SIDED_95
-
-from .conftest import FIVE, TIMING_ATTRS, gaussian_scenario
-from .toy_models import LinearRace, linear_dict, register_model
+from tests.helpers.scenarios import FIVE, TIMING_ATTRS, gaussian_scenario
+from tests.helpers.toy_models import LinearRace, linear_dict, register_model
 
 UNIFORM_PI = stats.uniform(-np.pi, 2 * np.pi)
 # Ishigami (a = 7, b = 0.1): analytic indices (Ishigami & Homma 1990; Sobol' & Levitan 1999).

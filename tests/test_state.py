@@ -14,8 +14,7 @@ from simulator.errors import ConfigError
 from simulator.runs import RunOptions, StopTarget, resolve_scenario
 from simulator.runs.options import run_options
 from simulator.scenario import scenario_from_dict
-
-from .conftest import FIVE, gaussian_dict, gaussian_scenario
+from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario
 
 
 def _folded(history: bool):

@@ -20,8 +20,7 @@ from simulator.analysis.comparison import compare_results
 from simulator.analysis.sensitivity_study import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.results import save
 from simulator.scenario import load_scenario
-
-from .conftest import CONFIGS, FIVE, gaussian_scenario
+from tests.helpers.scenarios import CONFIGS, FIVE, gaussian_scenario
 
 BASELINE = CONFIGS / "baseline.toml"
 REFORM = CONFIGS / "regulatory-reform.toml"

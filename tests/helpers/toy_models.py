@@ -112,3 +112,21 @@ def register_model(monkeypatch, name: str, cls: type[Model]) -> None:
     monkeypatch.setitem(MODELS, name, cls)
     if name not in schema.MODEL_NAMES:
         monkeypatch.setattr(schema, "MODEL_NAMES", (*schema.MODEL_NAMES, name))
+
+
+class Poisoned(LinearRace):
+    """linear_race whose block 1 has one bad value (NaN, ±inf) or only huge finite values."""
+
+    poison: float = np.nan
+
+    def simulate(self, factors, rngs, n):
+        out = super().simulate(factors, rngs, n)
+        if rngs.block == 1:
+            if np.isfinite(self.poison):
+                out["score"][:] = self.poison
+            else:
+                out["score"][n // 2, -1, 1] = self.poison
+        return out
+
+    def bins(self, metric):
+        return Bins(-1e201, 1e201, 100) if np.isfinite(self.poison) else super().bins(metric)

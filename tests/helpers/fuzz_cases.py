@@ -34,8 +34,7 @@ from hypothesis import strategies as st
 
 from simulator.cli import main
 from simulator.errors import key_part, short_repr
-
-from .test_scenario_properties import (
+from tests.helpers.scenario_strategies import (
     KNOWN_KEYS,
     SPECIAL,
     locations,
@@ -45,7 +44,7 @@ from .test_scenario_properties import (
     toml_values,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 VARIANTS = tuple(
     sorted(
