@@ -12,21 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from simulator import run
 from simulator.engine import (
     PAIRWISE_MAX_COUNTRIES,
-    BlockRunner,
-    ModelError,
-    block,
     rank_counts,
     ranks_min,
 )
 from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models.base import Bins
-from simulator.runs import resolve
-from simulator.scenario import scenario_from_dict
-from tests.helpers.scenarios import gaussian_dict
-from tests.helpers.toy_models import Poisoned, linear_dict, register_model
 
 
 def reference(x, bins: Bins, w=None):
@@ -208,49 +200,6 @@ def test_scale_shift_equals_numpy_broadcasting(shape):
     want = z * scale + shift
     scale_shift(z, scale, shift)
     np.testing.assert_array_equal(z, want)
-
-
-# --- the engine around the kernel ------------------------------------------------------------
-
-
-@pytest.fixture
-def poisoned(monkeypatch):
-    register_model(monkeypatch, "linear_race", Poisoned)
-    return Poisoned
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("history", [False, True])
-def test_a_non_finite_score_stops_the_run_with_a_clear_error(poisoned, monkeypatch, bad, history):
-    monkeypatch.setattr(poisoned, "poison", bad)
-    d = linear_dict(draws=3 * 1000, block_size=1000)
-    d["observations"] = [{"country": "CHN", "year": 2029, "rank_range": [1, 3]}]
-    sc = resolve(scenario_from_dict(d))
-    with pytest.raises(ModelError, match="non-finite score values in block 1"):
-        run(sc, history=history)
-
-
-def test_huge_finite_scores_are_not_mistaken_for_non_finite_ones(poisoned, monkeypatch):
-    """Squares of 1e200 overflow, so the kernel says "not finite"; the engine checks the values
-    and goes on (real models refuse such scales at validation, see test_robustness.py)."""
-    monkeypatch.setattr(poisoned, "poison", 1e200)
-    runner = BlockRunner(resolve(scenario_from_dict(linear_dict(draws=3000, block_size=1000))))
-    res = runner(1)
-    assert res.sums.rank_count.sum() == 1000 * 2 * 4  # draws × years × countries
-
-
-@pytest.mark.parametrize("history", [False, True])
-def test_engine_counts_are_the_same_by_kernel_or_by_sorting(monkeypatch, history):
-    rng = np.random.default_rng(4)
-    countries = {f"C{i:02d}": (m, s) for i, (m, s) in enumerate(rng.uniform(1, 10, (30, 2)))}
-    d = gaussian_dict(countries, focus="C00", draws=5000, block_size=2000)
-    d["observations"] = [{"country": "C01", "year": 2030, "rank_range": [1, 15]}]
-    sc = resolve(scenario_from_dict(d))
-    by_kernel = run(sc, history=history)
-    monkeypatch.setattr(block, "PAIRWISE_MAX_COUNTRIES", 0)
-    by_sorting = run(sc, history=history)
-    for v in ("rank_count", "rank_probability", "p_top", "value_quantile", "value_mean"):
-        np.testing.assert_array_equal(by_kernel[v].values, by_sorting[v].values)
 
 
 def test_read_only_inputs_are_fine_read_only_outputs_are_refused():

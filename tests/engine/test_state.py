@@ -1,20 +1,14 @@
-"""Typed run state (issue 13): ReducerState through checkpoint arrays, RunOptions, the API face."""
+"""ReducerState: the folded sums round-trip through the checkpoint arrays (issue 13)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-import simulator as g3
 from simulator.engine import Accumulator, BlockRunner, ReducerState, n_blocks
-from simulator.errors import ConfigError
-from simulator.runs import RunOptions, StopTarget, resolve_scenario
-from simulator.runs.options import run_options
+from simulator.runs import resolve_scenario
 from simulator.scenario import scenario_from_dict
-from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario
+from tests.helpers.scenarios import FIVE, gaussian_dict
 
 
 def _folded(history: bool):
@@ -42,31 +36,3 @@ def test_reducer_state_round_trips_through_checkpoint_arrays(history):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
     assert ReducerState.from_arrays({"draws_done": np.array([0])}) is None
-
-
-def test_run_options_map_the_flat_keywords():
-    opts = run_options(None, {"draws": 10, "target_halfwidth": 0.01, "max_draws": 500})
-    assert opts.draws == 10 and opts.stop == StopTarget(0.01, 500, None)
-    assert run_options(RunOptions(seed=1), {}) == RunOptions(seed=1)
-    with pytest.raises(ConfigError, match="--max-draws works with --target-halfwidth"):
-        run_options(None, {"max_draws": 500})
-    with pytest.raises(ConfigError, match=r"must be in \(0, 0.5\]"):
-        StopTarget(0.7)
-    with pytest.raises(TypeError, match="drawz"):
-        run_options(None, {"drawz": 1})
-
-
-def test_run_with_options_equals_run_with_keywords():
-    sc = gaussian_scenario(FIVE, draws=1_500, seed=2, block_size=500)
-    a = g3.run(sc, RunOptions(keep_draws=False))
-    b = g3.run(sc, keep_draws=False)
-    np.testing.assert_array_equal(a["rank_count"].values, b["rank_count"].values)
-
-
-def test_the_package_face_loads_nothing_heavy():
-    code = (
-        "import sys, simulator as g3; heavy = {'numba', 'matplotlib', 'xarray'}; "
-        "assert not heavy & set(sys.modules), heavy & set(sys.modules); "
-        "g3.RunOptions; g3.run; assert 'matplotlib' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,14 +1,11 @@
-"""The randomness contract: seeds, block layouts, growing draws, adding factors."""
+"""run(): the randomness contract (seeds, block layouts, growing draws, adding factors)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from simulator import run
-from simulator.engine import Accumulator, BlockRunner, n_blocks
-from simulator.results import build_dataset
 from simulator.runs import resolve
 from simulator.scenario import load_scenario, scenario_from_dict
 from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario, strip_timing
@@ -36,28 +33,6 @@ def test_different_seed_gives_different_draws():
     a = run(_scenario(draws=2_000, seed=5))
     b = run(_scenario(draws=2_000, seed=6))
     assert not np.array_equal(a["factor_value"].values, b["factor_value"].values)
-
-
-@pytest.mark.parametrize("order", ["reversed", "shuffled"])
-def test_block_completion_order_does_not_change_results(order):
-    """Workers finish blocks in any order; the accumulator must not care (bit for bit)."""
-    sc = resolve(_scenario(draws=7_300, seed=9))
-    runner = BlockRunner(sc)
-    blocks = list(range(n_blocks(sc)))
-    ref = Accumulator(runner)
-    for b in blocks:
-        ref.add(runner(b))
-    if order == "reversed":
-        blocks = blocks[::-1]
-    else:
-        np.random.default_rng(0).shuffle(blocks)
-    acc = Accumulator(runner)
-    for b in blocks:
-        acc.add(runner(b))
-    assert acc.complete
-    a = build_dataset(ref.result(), elapsed_s=0.0)
-    b = build_dataset(acc.result(), elapsed_s=0.0)
-    xr.testing.assert_identical(strip_timing(a), strip_timing(b))
 
 
 def test_growing_draws_keeps_earlier_draws():
