@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from simulator.cli import main
 from simulator.results import FORMAT_VERSION, open_results
 
-FIXTURE = Path(__file__).parent / "data" / "results_v1.nc"
+FIXTURE = Path(__file__).parents[1] / "data" / "results_v1.nc"
 SHA256 = "32c3528ed8721738b00909f8b7eb2de137bd83a13f45b4b988adf63ac1f47758"
 # Draws (of 500) in which each country has rank 1..5 in 2030: exact, from the file's seed.
 RANK_COUNTS = {
