@@ -1,14 +1,21 @@
-"""run(): the randomness contract (seeds, block layouts, growing draws, adding factors)."""
+"""run() and run_to_file(): the randomness contract (seeds, block layouts, growing draws, adding
+factors), and a run to a file equal to the same run in memory."""
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from simulator import run
-from simulator.runs import resolve
+from simulator import run, run_to_file
+from simulator.results import open_results
+from simulator.runs import checkpoint_dir, resolve
 from simulator.scenario import load_scenario, scenario_from_dict
-from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario, strip_timing
+from tests.helpers.scenarios import (
+    FIVE,
+    gaussian_dict,
+    gaussian_scenario,
+    strip_timing,
+)
 
 FACTORS = {
     "alpha": {"dist": "normal", "mean": 0, "sd": 1},
@@ -83,3 +90,17 @@ def test_scenario_toml_in_results_reruns_identically(tmp_path):
     for ds in (a, b):
         ds.attrs.pop("scenario_source")
     xr.testing.assert_identical(a, b)
+
+
+def test_file_run_equals_in_memory_run(tmp_path):
+    sc = gaussian_scenario(
+        FIVE,
+        draws=5_000,
+        seed=3,
+        block_size=1024,
+        factors={"a": {"dist": "normal", "mean": 0, "sd": 1}},
+    )
+    out = tmp_path / "r.nc"
+    run_to_file(sc, out)
+    assert not checkpoint_dir(out).exists()
+    xr.testing.assert_identical(strip_timing(open_results(out)), strip_timing(run(sc)))

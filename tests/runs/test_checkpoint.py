@@ -19,7 +19,7 @@ from simulator.cli import main
 from simulator.errors import ConfigError
 from simulator.results import open_results
 from simulator.runs import checkpoint_dir
-from tests.helpers.scenarios import FIVE, TIMING_ATTRS, gaussian_dict, gaussian_scenario
+from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario, strip_timing
 
 # A race slow enough to interrupt: many countries, many years, small blocks.
 SLOW = {f"C{i:02d}": (float(i), 3.0) for i in range(30)} | {"KOR": (20.0, 5.0)}
@@ -32,13 +32,6 @@ def _write_slow(tmp_path: Path, draws: int = 200_000) -> Path:
     path = tmp_path / "slow.toml"
     path.write_text(tomli_w.dumps(doc))
     return path
-
-
-def _strip(ds):
-    ds = ds.copy()
-    for a in TIMING_ATTRS:
-        ds.attrs.pop(a, None)
-    return ds
 
 
 def _start(args, cwd):
@@ -83,20 +76,6 @@ def _wait_for_checkpoint(folder: Path, *, min_draws: int = 0, timeout=120.0):
     raise AssertionError(f"no checkpoint past {min_draws} draws appeared in {folder}")
 
 
-def test_file_run_equals_in_memory_run(tmp_path):
-    sc = gaussian_scenario(
-        FIVE,
-        draws=5_000,
-        seed=3,
-        block_size=1024,
-        factors={"a": {"dist": "normal", "mean": 0, "sd": 1}},
-    )
-    out = tmp_path / "r.nc"
-    run_to_file(sc, out)
-    assert not checkpoint_dir(out).exists()
-    xr.testing.assert_identical(_strip(open_results(out)), _strip(run(sc)))
-
-
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     scen = _write_slow(tmp_path)
@@ -121,7 +100,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     res = CliRunner().invoke(main, ["run", str(scen), "-o", str(out), "-q", "--resume"])
     assert res.exit_code == 0, res.output
     assert not checkpoint_dir(out).exists()
-    a, b = _strip(open_results(tmp_path / "ref.nc")), _strip(open_results(out))
+    a, b = strip_timing(open_results(tmp_path / "ref.nc")), strip_timing(open_results(out))
     xr.testing.assert_identical(a, b)
 
 
@@ -171,7 +150,7 @@ def test_resume_refuses_a_different_scenario_and_resumes_the_same(tmp_path):
     with pytest.raises(ConfigError, match="different scenario, seed or stop rule"):
         run_to_file(sc.with_updates(seed=2), out, resume=True)
     run_to_file(sc, out, resume=True)
-    xr.testing.assert_identical(_strip(open_results(out)), _strip(run(sc)))
+    xr.testing.assert_identical(strip_timing(open_results(out)), strip_timing(run(sc)))
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
