@@ -1,5 +1,5 @@
-"""g3sim inspect: table, JSON and CSV of a results file (here the format-version-1 fixture,
-tests/data/results_v1.nc, whose golden values are in tests/helpers/results_v1.py)."""
+"""g3sim inspect: table, JSON and CSV of a fresh run and of the format-version-1 fixture
+(tests/data/results_v1.nc, whose golden values are in tests/helpers/results_v1.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from simulator.cli import main
 from tests.helpers.cli import invoke
 from tests.helpers.results_v1 import FIXTURE, KOR_BOUNDS, KOR_QUANTILES, RANK_COUNTS, SHA256
 
@@ -64,3 +65,25 @@ def test_inspect_csv_of_the_v1_fixture():
         KOR_BOUNDS, rel=1e-5
     )
     assert float(kor["median"]) == pytest.approx(KOR_QUANTILES[2], rel=1e-5)
+
+
+def test_inspect_json_has_the_documented_keys(runner, gauss_file, in_tmp):
+    runner.invoke(main, ["run", str(gauss_file), "-n", "3000", "-q"])
+    res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    for key in ("scenario", "draws", "seed", "focus", "top_k", "p_top", "rank_distribution"):
+        assert key in doc
+    cell = doc["p_top"]["score"]["2030"]
+    assert set(cell) == {"p", "lower", "upper"} and cell["lower"] <= cell["p"] <= cell["upper"]
+    assert sum(doc["rank_distribution"]["score"]["2030"].values()) == pytest.approx(1.0)
+
+
+def test_inspect_table_and_csv(runner, gauss_file, in_tmp):
+    runner.invoke(main, ["run", str(gauss_file), "-n", "3000", "-q"])
+    res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--country", "CHN"])
+    assert res.exit_code == 0 and "rank distribution of CHN" in res.stdout
+    res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--format", "csv"])
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].startswith("metric,year,country,p_top,p_top_lower,p_top_upper,median")
+    assert len(lines) == 1 + 5  # one row per country

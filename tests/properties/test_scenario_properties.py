@@ -17,17 +17,14 @@ import warnings
 
 import numpy as np
 import pytest
-import tomli_w
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 from simulator.errors import ConfigError, short_repr
-from simulator.models import MODELS, build_model
+from simulator.models import build_model
 from simulator.scenario import (
-    MODEL_NAMES,
     apply_overrides,
-    list_scenarios,
     parse_override,
     scenario_from_dict,
 )
@@ -309,20 +306,3 @@ def test_set_reaches_the_scenario(top_k, draws):
     d = apply_overrides(gaussian_dict(FIVE), [f"scenario.top_k={top_k}", f"scenario.draws={draws}"])
     sc = scenario_from_dict(d, source=SOURCE)
     assert (sc.top_k, sc.draws) == (top_k, draws)
-
-
-def test_the_scenario_layer_knows_every_registered_model():
-    # simulator.scenario validates [scenario] model without importing the model registry.
-    assert tuple(MODELS) == MODEL_NAMES
-
-
-def test_list_scenarios_loads_each_file_or_keeps_its_error(tmp_path):
-    (tmp_path / "b.toml").write_text(tomli_w.dumps(gaussian_dict(FIVE)))
-    (tmp_path / "a.toml").write_text("[scenario\n")
-    (tmp_path / "notes.txt").write_text("not a scenario")
-    listed = list_scenarios(tmp_path)
-    assert [e.path.name for e in listed] == ["a.toml", "b.toml"]
-    assert listed[0].scenario is None and isinstance(listed[0].error, ConfigError)
-    assert listed[1].error is None and listed[1].scenario.model == "gaussian_race"
-    with pytest.raises(ConfigError, match="no such directory"):
-        list_scenarios(tmp_path / "missing")

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from simulator import run
 from simulator.analysis.comparison import compare_results
-from simulator.cli import main
-from simulator.models.gaussian_race import exact_rank_distribution
 from simulator.results import save
+from tests.helpers.comparison import B_RACE, TRUE_DIFF
 from tests.helpers.scenarios import FIVE, gaussian_scenario
-
-B_RACE = dict(FIVE, GBR=(29.0, 4.0))  # the policy: a rival weakens
-
-
-def _exact(countries):
-    ms = [m for m, _ in countries.values()]
-    ss = [s for _, s in countries.values()]
-    return exact_rank_distribution(ms, ss, list(countries).index("KOR"))[:3].sum()
-
-
-TRUE_DIFF = _exact(B_RACE) - _exact(FIVE)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -60,40 +45,6 @@ def test_different_seeds_fall_back_to_unpaired_and_say_so():
     half = (float(cell["difference_upper"]) - float(cell["difference_lower"])) / 2
     assert half == pytest.approx(1.959964 * float(cell["se_independent"]), rel=1e-6)
     assert np.isnan(float(cell["variance_reduction"]))
-
-
-def test_cli_compare_scenarios_and_results(in_tmp):
-    import tomli_w
-
-    for name, race in (("a", FIVE), ("b", B_RACE)):
-        doc = {
-            "scenario": {
-                "name": name,
-                "model": "gaussian_race",
-                "years": [2030],
-                "draws": 8000,
-                "seed": 3,
-            },
-            "model": {"countries": {c: {"mean": m, "sd": s} for c, (m, s) in race.items()}},
-        }
-        (in_tmp / f"{name}.toml").write_text(tomli_w.dumps(doc))
-    runner = CliRunner()
-    res = runner.invoke(
-        main, ["compare", "a.toml", "b.toml", "--format", "json", "-q", "-o", "cmp.nc"]
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    cell = doc["metrics"]["score"]["2030"]
-    # 4.5 paired standard errors (interval coverage itself is tested across 40 seeds above).
-    assert doc["paired"] and abs(cell["difference"] - TRUE_DIFF) <= 4.5 * cell["se_paired"]
-    assert (in_tmp / "cmp.nc").exists()
-    # The same comparison from saved results files is paired too.
-    for name in ("a", "b"):
-        assert runner.invoke(main, ["run", f"{name}.toml", "-q"]).exit_code == 0
-    res = runner.invoke(main, ["compare", "results/a.nc", "results/b.nc"])
-    assert res.exit_code == 0 and "paired: common random numbers" in res.stdout
-    res = runner.invoke(main, ["compare", "a.toml", "results/b.nc"])
-    assert res.exit_code == 2 and "not one of each" in res.stderr
 
 
 def test_comparison_dataset_round_trips(tmp_path):

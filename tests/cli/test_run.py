@@ -1,30 +1,17 @@
-"""The CLI's happy paths: run, inspect (table/json/csv), validate, list."""
+"""g3sim run, validate, list and compare: the happy paths."""
 
 from __future__ import annotations
 
 import json
 import shutil
 
-import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from simulator import __version__
 from simulator.cli import main
 from simulator.results import open_results
-from tests.helpers.scenarios import CONFIGS
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def gauss_file(in_tmp):
-    path = in_tmp / "gaussian-race.toml"
-    shutil.copy(CONFIGS / "examples" / "gaussian-race.toml", path)
-    return path
+from tests.helpers.comparison import B_RACE, TRUE_DIFF
+from tests.helpers.scenarios import CONFIGS, FIVE
 
 
 def test_run_prints_headline_and_saves(runner, gauss_file, in_tmp):
@@ -69,28 +56,6 @@ def test_unseeded_run_prints_the_seed_it_drew(runner, gauss_file):
     assert "drawn from fresh entropy; rerun with --seed" in res.stdout
 
 
-def test_inspect_json_has_the_documented_keys(runner, gauss_file, in_tmp):
-    runner.invoke(main, ["run", str(gauss_file), "-n", "3000", "-q"])
-    res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--format", "json"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    for key in ("scenario", "draws", "seed", "focus", "top_k", "p_top", "rank_distribution"):
-        assert key in doc
-    cell = doc["p_top"]["score"]["2030"]
-    assert set(cell) == {"p", "lower", "upper"} and cell["lower"] <= cell["p"] <= cell["upper"]
-    assert sum(doc["rank_distribution"]["score"]["2030"].values()) == pytest.approx(1.0)
-
-
-def test_inspect_table_and_csv(runner, gauss_file, in_tmp):
-    runner.invoke(main, ["run", str(gauss_file), "-n", "3000", "-q"])
-    res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--country", "CHN"])
-    assert res.exit_code == 0 and "rank distribution of CHN" in res.stdout
-    res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--format", "csv"])
-    lines = res.stdout.strip().splitlines()
-    assert lines[0].startswith("metric,year,country,p_top,p_top_lower,p_top_upper,median")
-    assert len(lines) == 1 + 5  # one row per country
-
-
 def test_validate_prints_the_resolved_scenario(runner, gauss_file):
     res = runner.invoke(main, ["validate", str(gauss_file), "--set", "scenario.draws=77"])
     assert res.exit_code == 0, res.output
@@ -104,44 +69,6 @@ def test_list_shows_descriptions(runner, in_tmp, gauss_file):
     assert "gaussian-race.toml" in res.stdout and "Closed-form check" in res.stdout
 
 
-def test_version(runner):
-    res = runner.invoke(main, ["--version"])
-    assert res.exit_code == 0 and __version__ in res.stdout
-
-
-def test_python_dash_m_entry_point(gauss_file, in_tmp):
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [sys.executable, "-m", "simulator", "run", str(gauss_file), "-n", "500", "-q", "--force"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "P(KOR rank ≤ 3)" in out.stdout
-
-
-def test_progress_bar_shows_only_after_a_second_and_clears(monkeypatch, capsys):
-    from simulator.cli import options as cli
-
-    clock = iter([0.0, 0.5, 1.5, 2.0])
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
-    bar = cli.Progress(enabled=True)  # t0 = 0.0
-    bar(100, 1000)  # at 0.5 s: silent
-    assert capsys.readouterr().err == ""
-    bar(500, 1000)  # at 1.5 s: shown
-    err = capsys.readouterr().err
-    assert "500/1,000 draws" in err and "ETA" in err
-    bar.close()
-    assert capsys.readouterr().err == "\r\033[K"
-    silent = cli.Progress(enabled=False)
-    silent(1, 2)
-    silent.close()
-    assert capsys.readouterr().err == ""
-
-
 def test_extends_outside_its_folder_is_allowed_but_said(tmp_path, runner):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -150,3 +77,37 @@ def test_extends_outside_its_folder_is_allowed_but_said(tmp_path, runner):
     res = runner.invoke(main, ["validate", str(tmp_path / "a" / "c.toml")])
     assert res.exit_code == 0
     assert res.stderr.count("\n") == 1 and "extends reaches outside its folder" in res.stderr
+
+
+def test_cli_compare_scenarios_and_results(in_tmp):
+    import tomli_w
+
+    for name, race in (("a", FIVE), ("b", B_RACE)):
+        doc = {
+            "scenario": {
+                "name": name,
+                "model": "gaussian_race",
+                "years": [2030],
+                "draws": 8000,
+                "seed": 3,
+            },
+            "model": {"countries": {c: {"mean": m, "sd": s} for c, (m, s) in race.items()}},
+        }
+        (in_tmp / f"{name}.toml").write_text(tomli_w.dumps(doc))
+    runner = CliRunner()
+    res = runner.invoke(
+        main, ["compare", "a.toml", "b.toml", "--format", "json", "-q", "-o", "cmp.nc"]
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    cell = doc["metrics"]["score"]["2030"]
+    # 4.5 paired standard errors (interval coverage itself is tested across 40 seeds above).
+    assert doc["paired"] and abs(cell["difference"] - TRUE_DIFF) <= 4.5 * cell["se_paired"]
+    assert (in_tmp / "cmp.nc").exists()
+    # The same comparison from saved results files is paired too.
+    for name in ("a", "b"):
+        assert runner.invoke(main, ["run", f"{name}.toml", "-q"]).exit_code == 0
+    res = runner.invoke(main, ["compare", "results/a.nc", "results/b.nc"])
+    assert res.exit_code == 0 and "paired: common random numbers" in res.stdout
+    res = runner.invoke(main, ["compare", "a.toml", "results/b.nc"])
+    assert res.exit_code == 2 and "not one of each" in res.stderr
