@@ -1,9 +1,8 @@
-"""The ai_race world model: contract, guards, validation, scenarios and lever directions."""
+"""The ai_race world model: contract, guards and the effects of its levers on one block."""
 
 from __future__ import annotations
 
 import copy
-import math
 import tomllib
 
 import numpy as np
@@ -12,36 +11,11 @@ import pytest
 from simulator.errors import ConfigError
 from simulator.models import build_model
 from simulator.models.ai_race import AiRace
-from simulator.models.ai_race.calibration import observed_movements
 from simulator.models.ai_race.tortoise import composite_index, read_table, tortoise_2021
-from simulator.sampling import Streams, sample_factors
+from simulator.sampling import Streams
 from simulator.scenario import load_scenario
+from tests.helpers.ai_race import BASELINE, simulate
 from tests.helpers.scenarios import CONFIGS
-
-BASELINE = CONFIGS / "baseline.toml"
-VARIANTS = (
-    "full-delivery",
-    "delivery-delays",
-    "investment-rebound",
-    "investment-slump",
-    "regulatory-reform",
-    "export-controls",
-    "gulf-buildout",
-)
-
-
-def simulate(scenario, n=300, seed=1, block=0):
-    model = build_model(scenario)
-    f = sample_factors(
-        scenario.factors,
-        scenario.correlation,
-        design="mc",
-        seed=seed,
-        block=block,
-        n=n,
-        block_size=16384,
-    )
-    return model, model.simulate(f, Streams(seed, block).child("model"), n)
 
 
 def ranks_of(x, j):
@@ -242,198 +216,3 @@ def test_programme_sizes_match_the_sourced_rows():
     kor_dist = load_scenario(BASELINE).factors
     f = next(f for f in kor_dist if f.name == "kor_installed_h100e")
     assert f.dist.ppf(1.0) == pytest.approx(installed)  # ≤ 1 H100e per reported GPU
-
-
-# -- scenarios --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("stem", ("baseline", *VARIANTS))
-def test_scenario_files_are_documented(stem):
-    path = CONFIGS / f"{stem}.toml"
-    sc = load_scenario(path)
-    assert sc.name == stem and sc.description and "\n" not in sc.description
-    assert sc.model == "ai_race"
-    if stem != "baseline":
-        assert tomllib.loads(path.read_text())["extends"] == "baseline.toml"
-    model = build_model(sc)
-    for f in sc.factors:
-        assert f.description and f.units and f.source, f.name
-    assert model.required_factors
-
-
-def test_observed_rank_movements_used_by_the_calibration():
-    obs = observed_movements()
-    assert obs[(2021, 2023)] == (14, pytest.approx(34 / 14))
-    assert obs[(2024, 2025)] == (5, pytest.approx(0.2))
-
-
-# -- validation -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("override", "match"),
-    [
-        ("model.volatilty=0.1", r"model\.volatilty: unknown key \(did you mean 'volatility'\?\)"),
-        ("model.volatility=-0.1", r"model\.volatility: must be within \[0, 1\], got -0\.1"),
-        ("model.regional_share=1.5", r"model\.regional_share: must be within \[0, 1\]"),
-        ("model.gpu.coverage_dispersion=-1", r"model\.gpu\.coverage_dispersion: must be within"),
-        ("model.gpu.retirement_rate=-0.1", r"model\.gpu\.retirement_rate: must be ≥ 0"),
-        ("model.gpu.infrastructur_elasticity=1", r"did you mean 'infrastructure_elasticity'"),
-        ("model.countries.KOR.regulation.reform_probability=1.2", r"reform_probability: must be"),
-        ("model.countries.KOR.regulation.burden_from=2019", r"burden_from: must be within"),
-        ("model.countries.KOR.programmes.nvidia_sk.fraction=2", r"nvidia_sk\.fraction: must be"),
-        ("model.countries.KOR.programmes.nvidia_sk.start=2024", r"nvidia_sk\.start: must be"),
-        ("model.countries.KOR.programmes.nvidia_sk.end=2025.5", r"nvidia_sk\.end: must be"),
-        (
-            "model.countries.KOR.programmes.nvidia_sk.delay=-1",
-            r"nvidia_sk\.delay: must be within \[0, 50\]",
-        ),
-        ('model.countries.KOR.installed_h100e="kor_instaled_h100e"', r"did you mean"),
-        ("model.countries.XKR.installed_h100e=1", r"'XKR' is not a country of the model"),
-        ("model.countries.KOR.programmes.x.gpus=1", r"programmes\.x: missing 'start'"),
-        ("model.drift_sd=true", r"model\.drift_sd: must be a finite number or the name"),
-        ("model.pillar_offsets.talent=0", r"pillar_offsets\.talent: must be within"),
-        ("model.pillar_offsets.talnet=1", r"did you mean 'talent'"),
-        ("scenario.years=[2021, 2030]", r"scenario\.years: ai_race reports years 2022\.\.2100"),
-        ('scenario.focus="XYZ"', r"scenario\.focus"),
-    ],
-)
-def test_model_table_errors_name_the_key_and_the_fix(override, match):
-    with pytest.raises(ConfigError, match=match):
-        build_model(load_scenario(BASELINE, [override]))
-
-
-def test_factor_outside_its_parameter_range_is_rejected():
-    over = [
-        'factors.kor_fraction_sk={dist = "normal", mean = 0.8, sd = 0.1}',
-    ]
-    with pytest.raises(
-        ConfigError,
-        match=r"factors\.kor_fraction_sk: is used by model\.countries\.KOR\.programmes\.nvidia_sk"
-        r"\.fraction, which must be within \[0, 1\]",
-    ):
-        build_model(load_scenario(BASELINE, over))
-
-
-def test_unused_and_missing_factors():
-    with pytest.raises(ConfigError, match=r"factors\.extra: model ai_race does not use factor"):
-        build_model(
-            load_scenario(BASELINE, ['factors.extra={dist = "uniform", low = 0, high = 1}'])
-        )
-    with pytest.raises(ConfigError, match=r"model\.gpu\.coverage: 'nope' is not a factor"):
-        build_model(load_scenario(BASELINE, ['model.gpu.coverage="nope"']))
-
-
-def test_a_number_can_replace_a_factor_and_any_country_can_have_levers():
-    text = BASELINE.read_text()
-    sc = load_scenario(
-        BASELINE,
-        [
-            "model.countries.JPN.organic_growth=0.6",
-            "model.countries.JPN.investment_growth=0.3",
-            "model.countries.JPN.regulation.reform_probability=0.5",
-            "model.countries.JPN.regulation.reform_effect=4",
-            "model.countries.JPN.programmes.abci.gpus=10000",
-            "model.countries.JPN.programmes.abci.h100e_per_gpu=2.27",
-            "model.countries.JPN.programmes.abci.start=2026",
-            "model.countries.JPN.programmes.abci.end=2028",
-            'scenario.focus="JPN"',
-        ],
-    )
-    assert "JPN" not in text.split("[factors")[0]
-    model, out = simulate(sc, n=100)
-    assert model.focus == "JPN" and model.countries[model.focus_index] == "JPN"
-    assert all(np.isfinite(x).all() for x in out.values())
-
-
-# -- the engine: lever directions with paired draws -----------------------------------------
-
-g3 = pytest.importorskip("simulator")
-
-DRAWS = 16_384
-SEED = 20260122
-
-
-def focus_top(ds, metric, year, k=3):
-    """Per-draw indicator of the focus country's rank ≤ k."""
-    r = ds["focus_rank"].sel(metric=metric, year=year).values
-    return (r <= k).astype(float)
-
-
-@pytest.fixture(scope="module")
-def runs():
-    out = {}
-    for stem in (
-        "baseline",
-        "full-delivery",
-        "delivery-delays",
-        "regulatory-reform",
-        "investment-slump",
-    ):
-        sc = load_scenario(CONFIGS / f"{stem}.toml")
-        # Lever directions are a property of the dynamics: test them without history weights
-        # (tests/test_history.py and test_history_conditioning_respects_the_observations below
-        # cover the conditioning).
-        out[stem] = g3.run(sc, draws=DRAWS, seed=SEED, keep_draws=True, history=False)
-    return out
-
-
-@pytest.mark.parametrize(
-    ("better", "worse", "metric", "year"),
-    [
-        ("full-delivery", "delivery-delays", "gpu_stock", 2028),
-        ("full-delivery", "delivery-delays", "gpu_stock", 2030),
-        ("regulatory-reform", "baseline", "ai_index", 2026),
-        ("regulatory-reform", "baseline", "ai_index", 2030),
-        ("baseline", "investment-slump", "ai_index", 2030),
-    ],
-)
-def test_levers_move_p_top3_in_the_expected_direction(runs, better, worse, metric, year):
-    # Same seed ⇒ common random numbers: the per-draw difference of the top-3 indicators has a
-    # small variance. Its mean must exceed 4.5 paired standard errors (a false alarm has
-    # probability ~3e-6 if the lever did nothing).
-    d = focus_top(runs[better], metric, year) - focus_top(runs[worse], metric, year)
-    se = d.std(ddof=1) / math.sqrt(len(d))
-    assert d.mean() > 4.5 * se > 0, (d.mean(), se)
-    p_b = float(runs[better]["p_top"].sel(metric=metric, year=year, country="KOR"))
-    p_w = float(runs[worse]["p_top"].sel(metric=metric, year=year, country="KOR"))
-    assert p_b - p_w == pytest.approx(d.mean())
-
-
-def test_focus_japan_reports_japan_and_leaves_the_world_unchanged(runs):
-    sc = load_scenario(BASELINE, ['scenario.focus="JPN"'])
-    ds = g3.run(sc, draws=4096, seed=SEED, keep_draws=True, history=False)
-    kor = g3.run(load_scenario(BASELINE), draws=4096, seed=SEED, keep_draws=True, history=False)
-    # The model does not depend on the focus: every country's probabilities are identical.
-    np.testing.assert_array_equal(ds["p_top"].values, kor["p_top"].values)
-    p = ds["p_top"].sel(country="JPN")
-    r = ds["focus_rank"].values
-    np.testing.assert_allclose(p.values, (r <= 3).mean(axis=0))
-
-
-def test_the_baseline_headline_is_plausible(runs):
-    # Korea (7th in 2021, 5th in the 2025 edition) is a top-3 country in a minority of draws;
-    # the United States and China are first and second in GPU stock in almost every draw.
-    ds = runs["baseline"]
-    p = ds["p_top"].sel(country="KOR")
-    assert 0.02 < float(p.sel(metric="ai_index", year=2030)) < 0.4
-    assert float(p.sel(metric="gpu_stock", year=2030)) < 0.3
-    top2 = ds["rank_probability"].sel(metric="gpu_stock", year=2030, rank=[1, 2])
-    assert float(top2.sel(country="USA", rank=1)) > 0.97
-    assert float(top2.sel(country=["USA", "CHN"]).sum()) > 0.97 * 2
-
-
-def test_history_conditioning_respects_the_observations():
-    """With the baseline's observations, every draw with weight keeps Korea 4th–6th in 2025."""
-    ds = g3.run(load_scenario(BASELINE), draws=DRAWS, seed=SEED, keep_draws=True)
-    assert ds.attrs["conditioned"] == 1 and ds.sizes["observation"] == 6
-    w = ds["weight"].values
-    r2025 = ds["focus_rank"].sel(metric="ai_index", year=2025).values
-    assert w.sum() > 0 and np.all((r2025[w > 0] >= 4) & (r2025[w > 0] <= 6))
-    assert float(ds["p_top"].sel(metric="ai_index", year=2025, country="KOR")) == 0.0
-    ess = float(ds["effective_sample_size"])
-    assert ess == pytest.approx(w.sum() ** 2 / (w**2).sum())
-    # The weighted headline is the weighted mean of the per-draw indicators.
-    r2030 = ds["focus_rank"].sel(metric="ai_index", year=2030).values
-    p = float(ds["p_top"].sel(metric="ai_index", year=2030, country="KOR"))
-    assert p == pytest.approx(np.sum(w * (r2030 <= 3)) / w.sum())
