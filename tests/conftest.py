@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.helpers.toy_models import LinearRace, register_model
+
 
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
@@ -20,3 +22,9 @@ def _no_debug(monkeypatch):
     monkeypatch.delenv("G3SIM_DEBUG", raising=False)
     yield
     assert "G3SIM_DEBUG" not in os.environ
+
+
+@pytest.fixture
+def linear_race(monkeypatch):
+    """Register the test-only ``linear_race`` model (tests/helpers/toy_models.py)."""
+    register_model(monkeypatch, "linear_race", LinearRace)

@@ -1,22 +1,12 @@
-"""Scenario discovery (PRIM): a known box, invariants, the choice rules, g3sim results, CLI."""
+"""Scenario discovery (PRIM): a known box, invariants, the choice rules, the binomial tail."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from simulator import run
 from simulator.analysis.discovery import binomial_upper_tail, prim
-from simulator.analysis.discovery_study import discover
-from simulator.cli import main
 from simulator.errors import AnalysisError
-from simulator.results import save
-from simulator.scenario import scenario_from_dict
-from tests.helpers.scenarios import FIVE, gaussian_scenario
-from tests.helpers.toy_models import LinearRace, linear_dict, register_model
 
 
 def synthetic(seed: int = 2026, n: int = 10_000):
@@ -121,141 +111,3 @@ def test_prim_refuses_bad_input(kw, message):
         y[:] = 0
     with pytest.raises(AnalysisError, match=message):
         prim(x=x, y=y, alpha=kw.get("alpha", 0.05))
-
-
-# ---------------------------------------------------------------------------------------------
-# g3sim results
-
-
-@pytest.fixture
-def linear_race(monkeypatch):
-    register_model(monkeypatch, "linear_race", LinearRace)
-
-
-def test_gaussian_race_result_has_no_box():
-    """Factors that enter nowhere: the chosen box's density is the base rate within noise."""
-    sc = gaussian_scenario(
-        FIVE,
-        factors={
-            "u": {"dist": "uniform", "low": 0, "high": 1},
-            "v": {"dist": "normal", "mean": 0, "sd": 1},
-        },
-    )
-    d = discover(run(sc, draws=5000))
-    # The standard-error rule keeps the first box: no factor is restricted, and the box's
-    # density is the base rate itself.
-    assert d.prim.chosen == 0
-    assert d.prim.restricted == ()
-    assert d.prim.trajectory.density[0] == d.prim.base_density
-
-
-def test_linear_race_box_restricts_the_driving_factor(linear_race):
-    # KOR reaches the top 3 iff 3a + b + 2z − z' > 3: high a (and high b) make it likely.
-    sc = scenario_from_dict(linear_dict(), source="<linear>")
-    d = discover(run(sc, draws=6000), threshold_density=0.6, min_coverage=0.3)
-    r = d.prim
-    box = r.trajectory
-    assert r.names[r.restricted[0]] == "a"
-    assert box.lower[r.chosen, 0] > 0.3 and box.upper[r.chosen, 0] == r.data_upper[0]
-    assert box.density[r.chosen] >= 0.6 and box.coverage[r.chosen] >= 0.3
-    assert "c" not in [r.names[j] for j in r.restricted if r.quasi_p[j] < 0.01]
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def linear_result(tmp_path, linear_race):
-    sc = scenario_from_dict(linear_dict(), source="<linear>")
-    return save(run(sc, draws=4000), tmp_path / "linear.nc")
-
-
-def test_cli_discover_table_and_json(runner, linear_result):
-    res = runner.invoke(main, ["discover", str(linear_result), "--threshold-density", "0.6"])
-    assert res.exit_code == 0, res.output
-    lines = res.stdout.splitlines()
-    assert lines[0] == (
-        f"Scenario discovery (PRIM) · linear-test · KOR rank ≤ 3 in score 2030 · {linear_result}"
-    )
-    assert "chosen box (step" in res.stdout and "peeling trajectory" in res.stdout
-    factor_row = next(ln for ln in lines if ln.strip().startswith("a "))
-    assert "≥" in factor_row  # a is restricted from below only
-    res = runner.invoke(
-        main,
-        [
-            "discover",
-            str(linear_result),
-            "--format",
-            "json",
-            "--year",
-            "2029",
-            "--factor",
-            "a",
-            "--factor",
-            "c",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    assert doc["year"] == 2029 and doc["analysis"] == "discovery" and doc["draws"] == 4000
-    box = doc["box"]
-    assert {r["factor"] for r in box["restrictions"]} <= {"a", "c"}
-    assert box["restrictions"][0]["factor"] == "a"
-    assert box["restrictions"][0]["restricts_lower"] and box["restrictions"][0]["units"] == "1"
-    assert doc["trajectory"][0]["coverage"] == 1.0 and doc["trajectory"][box["step"]][
-        "density"
-    ] == pytest.approx(box["density"])
-
-
-def test_cli_discover_note_goes_to_stderr(runner, linear_result):
-    res = runner.invoke(main, ["discover", str(linear_result), "--threshold-density", "1"])
-    assert res.exit_code == 0, res.output
-    assert res.stderr.startswith("g3sim: warning: no box with coverage ≥ 0.5 reaches density 1 ")
-
-
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        (["--factor", "aa"], "--factor 'aa' is not a factor of .*linear.nc \\(did you mean 'a'"),
-        (["--metric", "scor"], "--metric 'scor' is not a metric of .* \\(did you mean 'score'"),
-        (["--year", "2020"], "--year 2020 is not a year of .*; use one of 2029, 2030"),
-    ],
-)
-def test_cli_discover_errors(runner, linear_result, extra, message):
-    import re
-
-    res = runner.invoke(main, ["discover", str(linear_result), *extra])
-    assert res.exit_code == 2, res.output
-    assert len(res.stderr.splitlines()) == 1 and res.stdout == ""
-    assert re.search(message, res.stderr), res.stderr
-
-
-def test_cli_discover_bad_inputs(runner, tmp_path):
-    sc = gaussian_scenario(FIVE, factors={"u": {"dist": "uniform", "low": 0, "high": 1}})
-    nodraws = save(run(sc, draws=300, keep_draws=False), tmp_path / "nd.nc")
-    res = runner.invoke(main, ["discover", str(nodraws)])
-    assert res.exit_code == 2 and "has no per-draw data (it was run with --no-keep-draws)" in (
-        res.stderr
-    )
-    few = save(run(sc, draws=60), tmp_path / "few.nc")
-    res = runner.invoke(main, ["discover", str(few)])
-    assert res.exit_code == 2
-    assert res.stderr == (
-        "g3sim: error: 60 draws are too few for PRIM; it needs ≥ 100: run more draws\n"
-    )
-    nofactors = save(run(gaussian_scenario(FIVE), draws=300), tmp_path / "nf.nc")
-    res = runner.invoke(main, ["discover", str(nofactors)])
-    assert res.exit_code == 2 and f"{nofactors} has no factors" in res.stderr
-    res = runner.invoke(main, ["discover", "configs/baseline.toml"])
-    assert res.exit_code == 2
-    assert "discover reads a saved result's per-draw data; run `g3sim run" in res.stderr
-    res = runner.invoke(main, ["discover", str(tmp_path / "missing.nc")])
-    assert res.exit_code == 2 and "no such results file" in res.stderr
-    res = runner.invoke(main, ["discover", str(nodraws), "--min-coverage", "2"])
-    assert res.exit_code == 2 and "--min-coverage" in res.stderr

@@ -1,16 +1,11 @@
-"""Sensitivity analysis: Sobol indices (analytic checks, noise as an input), rank measures, CLI."""
+"""Sensitivity estimators: Sobol indices (analytic checks, noise as an input) and rank measures."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import xarray as xr
-from click.testing import CliRunner
-from scipy import integrate, stats
+from scipy import stats
 
-from simulator import run
 from simulator.analysis.sensitivity import (
     NOISE,
     rank_sensitivity,
@@ -18,15 +13,9 @@ from simulator.analysis.sensitivity import (
     sobol_indices,
     weighted_ranks,
 )
-from simulator.analysis.sensitivity_study import rank_sensitivity_of_result, sobol_sensitivity
-from simulator.cli import main
 from simulator.errors import AnalysisError
-from simulator.results import save
 from simulator.sampling import Streams
-from simulator.scenario import scenario_from_dict
 from simulator.stats import Z_TWO_SIDED_95
-from tests.helpers.scenarios import FIVE, TIMING_ATTRS, gaussian_scenario
-from tests.helpers.toy_models import LinearRace, linear_dict, register_model
 
 UNIFORM_PI = stats.uniform(-np.pi, 2 * np.pi)
 # Ishigami (a = 7, b = 0.1): analytic indices (Ishigami & Homma 1990; Sobol' & Levitan 1999).
@@ -47,22 +36,6 @@ def inside(est, truth, i=0):
     """|estimate − truth| ≤ K_SE standard errors (an Estimate's row ``i``)."""
     se = (est.upper[i] - est.lower[i]) / (2 * Z_TWO_SIDED_95)
     return np.abs(est.value[i] - truth) <= K_SE * se
-
-
-def within(cell, var: str, truth) -> bool:
-    """The same for a variable of a sensitivity Dataset and its ``_lower``/``_upper`` bounds."""
-    se = (cell[f"{var}_upper"] - cell[f"{var}_lower"]) / (2 * Z_TWO_SIDED_95)
-    return bool((np.abs(cell[var] - truth) <= K_SE * se).all())
-
-
-@pytest.fixture
-def linear_race(monkeypatch):
-    register_model(monkeypatch, "linear_race", LinearRace)
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,264 +189,3 @@ def test_rank_correlation_of_bivariate_normal():
 def test_rank_sensitivity_needs_enough_draws():
     with pytest.raises(AnalysisError, match="too few for rank sensitivity of 3 factors"):
         rank_sensitivity(x=np.zeros((10, 3)), y=np.zeros(10))
-
-
-# ---------------------------------------------------------------------------------------------
-# g3sim scenarios
-
-
-def test_linear_race_sobol_matches_the_analytic_indices(linear_race):
-    # KOR's score = 30 + 3a + b + 2z (a, b ~ N(0, 1)): Var = 14, so S_a = ST_a = 9/14,
-    # S_b = 1/14, S_c = 0, noise 4/14. KOR is in the top 3 iff it beats SGP (33 + z'):
-    # P = 1 − Φ(3/√15), and S_a(in_top_k) = Var Φ((3a − 3)/√6) / (P (1 − P)) by quadrature.
-    sc = scenario_from_dict(linear_dict(), source="<linear>")
-    ds = sobol_sensitivity(sc, n=2**12, seed=5)
-    assert list(ds["factor"].values) == ["a", "b", "c"]
-    score = ds.sel(outcome="score")
-    truth = np.array([9, 1, 0]) / 14
-    for kind in ("first_order", "total_order"):
-        assert within(score, kind, truth), score[kind].values
-        assert within(score, f"noise_{kind}", 4 / 14)
-    p = stats.norm.sf(3 / np.sqrt(15))
-    # The mean of the top-k indicator over the 2 × 4096 base rows: binomial SE
-    # √(p(1 − p) / 8192) = 0.0046; 4.5 SE.
-    se_p = np.sqrt(p * (1 - p) / (2 * 2**12))
-    assert float(ds["outcome_mean"].sel(outcome="in_top_k")) == pytest.approx(p, abs=K_SE * se_p)
-    m1 = integrate.quad(lambda a: stats.norm.cdf((3 * a - 3) / 6**0.5) * stats.norm.pdf(a), -9, 9)
-    m2 = integrate.quad(
-        lambda a: stats.norm.cdf((3 * a - 3) / 6**0.5) ** 2 * stats.norm.pdf(a), -9, 9
-    )
-    s_a = (m2[0] - m1[0] ** 2) / (p * (1 - p))
-    top = ds.sel(outcome="in_top_k", factor="a")
-    assert within(top, "first_order", s_a)
-    # c enters nowhere: with common random numbers f(AB_c) = f(A) exactly.
-    assert float(ds["total_order"].sel(factor="c").max()) == 0.0
-
-
-def test_sobol_dataset_contract_and_reproducibility(linear_race, tmp_path):
-    sc = scenario_from_dict(linear_dict(), source="<linear>")
-    a = sobol_sensitivity(sc, n=256, seed=7, factors=["b", "a"], metric="score", year=2029)
-    b = sobol_sensitivity(sc, n=256, seed=7, factors=["b", "a"], metric="score", year=2029)
-    for ds in (a, b):
-        for k in TIMING_ATTRS:
-            ds.attrs.pop(k, None)
-    xr.testing.assert_identical(a, b)
-    c = sobol_sensitivity(sc, n=256, seed=8, factors=["b", "a"], metric="score", year=2029)
-    assert not np.array_equal(a["first_order"].values, c["first_order"].values)
-    assert list(a["factor"].values) == ["b", "a"]
-    assert a.attrs["analysis"] == "sensitivity" and a.attrs["method"] == "sobol"
-    assert (a.attrs["draws"], a.attrs["model_evaluations"], a.attrs["year"]) == (256, 256 * 5, 2029)
-    assert a.attrs["metric"] == "score" and a.attrs["seed"] == 7
-    for name, var in a.data_vars.items():
-        assert var.attrs.get("long_name") and var.attrs.get("units"), name
-    assert set(a["first_order"].dims) == {"outcome", "factor"}
-    path = save(a, tmp_path / "s.nc")
-    with xr.open_dataset(path) as back:
-        xr.testing.assert_allclose(back.load(), a)
-
-
-def test_gaussian_race_factors_that_enter_nowhere_have_zero_indices():
-    sc = gaussian_scenario(
-        FIVE,
-        factors={
-            "u": {"dist": "uniform", "low": 0, "high": 1},
-            "v": {"dist": "normal", "mean": 0, "sd": 1},
-        },
-    )
-    ds = sobol_sensitivity(sc, n=1024, seed=1)
-    for kind in ("first_order", "total_order"):
-        assert float(np.abs(ds[kind]).max()) == 0.0
-    # Everything is the model's own noise (95% intervals).
-    for o in ("in_top_k", "score"):
-        cell = ds.sel(outcome=o)
-        assert within(cell, "noise_total_order", 1.0)
-
-
-def test_scenario_without_factors_is_refused():
-    with pytest.raises(AnalysisError, match=r"has no factors; .* add \[factors.NAME\]"):
-        sobol_sensitivity(gaussian_scenario(FIVE), n=64, seed=1)
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-
-
-@pytest.fixture
-def linear_file(tmp_path, linear_race):
-    import tomli_w
-
-    path = tmp_path / "linear.toml"
-    path.write_text(
-        tomli_w.dumps(
-            linear_dict(correlation={"factors": ["a", "b"], "matrix": [[1, 0.3], [0.3, 1]]})
-        )
-    )
-    return path
-
-
-@pytest.fixture
-def linear_result(tmp_path, linear_race):
-    sc = scenario_from_dict(linear_dict(), source="<linear>")
-    return save(run(sc, draws=3000), tmp_path / "linear.nc")
-
-
-def test_cli_sobol_table_json_output_and_correlation_warning(runner, linear_file, tmp_path):
-    out = tmp_path / "sens.nc"
-    args = ["sensitivity", str(linear_file), "-n", "512", "--seed", "3", "-o", str(out)]
-    res = runner.invoke(main, args)
-    assert res.exit_code == 0, res.output
-    lines = res.stdout.splitlines()
-    assert lines[0] == "Sobol sensitivity · linear-test · KOR · score 2030 · top 3"
-    assert "512 base draws × 6 = 3,072 model runs · seed 3" in lines[1]
-    table = [ln.split()[0] for ln in lines[6:10]]
-    assert table == ["a", "b", "c", "internal"]  # most influential first
-    assert res.stderr.startswith("g3sim: warning: the scenario correlates a, b ([correlation])")
-    assert "Sobol indices assume independent factors" in res.stderr
-    assert f"saved {out}" in res.stdout
-    ds = xr.open_dataset(out)
-    assert ds.attrs["correlation_ignored"] == "a, b"
-    res = runner.invoke(main, [*args[:-2], "--format", "json", "--factor", "b"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    assert doc["method"] == "sobol" and [f["factor"] for f in doc["factors"]] == ["b"]
-    assert doc["model_evaluations"] == 512 * 4
-    assert set(doc["factors"][0]["score"]) == {"first_order", "total_order"}
-    assert doc["warnings"] and "noise" in doc
-
-
-def test_cli_sobol_without_a_seed_prints_the_one_it_drew(runner, linear_race, tmp_path):
-    import tomli_w
-
-    d = linear_dict()
-    del d["scenario"]["seed"]
-    path = tmp_path / "unseeded.toml"
-    path.write_text(tomli_w.dumps(d))
-    res = runner.invoke(main, ["sensitivity", str(path), "-n", "64"])
-    assert res.exit_code == 0, res.output
-    seed = int(res.stdout.split("seed ")[1].split()[0])
-    assert f"seed {seed} drawn from fresh entropy; rerun with --seed {seed}" in res.stdout
-    # Rerunning with that seed gives the same table (without the line about the seed).
-    again = runner.invoke(main, ["sensitivity", str(path), "-n", "64", "--seed", str(seed)])
-    assert again.stdout.splitlines() == res.stdout.splitlines()[:-1]
-
-
-def test_cli_sobol_from_a_saved_result_reruns_its_scenario(runner, linear_result):
-    res = runner.invoke(main, ["sensitivity", str(linear_result), "-n", "128", "--format", "json"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    assert doc["scenario"] == "linear-test" and doc["seed"] == 3  # the stored scenario's seed
-
-
-def test_cli_rank_method_on_a_result(runner, linear_result, tmp_path):
-    res = runner.invoke(main, ["sensitivity", str(linear_result), "--method", "rank"])
-    assert res.exit_code == 0, res.output
-    lines = res.stdout.splitlines()
-    assert lines[0].startswith("Rank sensitivity · linear-test · KOR · score 2030")
-    assert [ln.split()[0] for ln in lines[6:9]] == ["a", "b", "c"]
-    res = runner.invoke(
-        main,
-        [
-            "sensitivity",
-            str(linear_result),
-            "--method",
-            "rank",
-            "--format",
-            "json",
-            "--year",
-            "2029",
-            "-o",
-            str(tmp_path / "r.nc"),
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    assert doc["method"] == "rank" and doc["year"] == 2029 and not doc["weighted"]
-    a = doc["factors"][0]
-    assert a["factor"] == "a" and a["score"]["rank_correlation"]["value"] > 0.7
-    ds = xr.open_dataset(tmp_path / "r.nc")
-    assert ds.attrs["method"] == "rank" and "rank_correlation" in ds and "srrc" in ds
-
-
-def test_rank_method_weighted_by_history(linear_race):
-    d = linear_dict()
-    d["observations"] = [
-        {"year": 2029, "metric": "score", "country": "KOR", "score": 33.0, "score_sd": 2.0}
-    ]
-    ds = run(scenario_from_dict(d, source="<linear>"), draws=2000)
-    out = rank_sensitivity_of_result(ds)
-    assert out.attrs["weighted"] == 1
-    assert out.attrs["effective_sample_size"] == pytest.approx(
-        float(ds["effective_sample_size"]), rel=1e-9
-    )
-
-
-@pytest.fixture
-def gauss_result(tmp_path):
-    sc = gaussian_scenario(FIVE, factors={"u": {"dist": "uniform", "low": 0, "high": 1}})
-    return save(run(sc, draws=2000), tmp_path / "g.nc")
-
-
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        (
-            ["--method", "rank", "--factor", "uu"],
-            "--factor 'uu' is not a factor of .*g.nc \\(did you mean 'u'\\?\\); use one of u",
-        ),
-        (
-            ["--method", "rank", "--metric", "scores"],
-            "--metric 'scores' is not a metric of "
-            ".*g.nc \\(did you mean 'score'\\?\\); use one of score",
-        ),
-        (
-            ["--method", "rank", "--year", "2031"],
-            "--year 2031 is not a year of .*g.nc \\(did you mean '2030'\\?\\); use one of 2030",
-        ),
-        (["--method", "rank", "-n", "64"], "-n apply to --method sobol"),
-        (["-n", "100"], "n = 100: Sobol indices need a power of two ≥ 64 base rows"),
-        (["-n", "32"], "n = 32: Sobol indices need a power of two ≥ 64"),
-    ],
-)
-def test_cli_errors_are_one_line_exit_2(runner, gauss_result, extra, message):
-    res = runner.invoke(main, ["sensitivity", str(gauss_result), *extra])
-    assert res.exit_code == 2, res.output
-    assert res.stdout == ""
-    assert len(res.stderr.splitlines()) == 1
-    assert res.stderr.startswith("g3sim: error: ")
-    import re
-
-    assert re.search(message, res.stderr), res.stderr
-
-
-def test_cli_refuses_results_without_draws_and_scenarios_without_factors(runner, tmp_path):
-    sc = gaussian_scenario(FIVE, factors={"u": {"dist": "uniform", "low": 0, "high": 1}})
-    path = save(run(sc, draws=500, keep_draws=False), tmp_path / "nodraws.nc")
-    res = runner.invoke(main, ["sensitivity", str(path), "--method", "rank"])
-    assert res.exit_code == 2
-    assert res.stderr == (
-        f"g3sim: error: {path} has no per-draw data (it was run with --no-keep-draws); rerun "
-        "the scenario with --keep-draws (the default up to 1,000,000 draws)\n"
-    )
-    toml = tmp_path / "nofactors.toml"
-    toml.write_text(gaussian_scenario(FIVE).to_toml())
-    res = runner.invoke(main, ["sensitivity", str(toml), "-n", "64"])
-    assert res.exit_code == 2
-    assert res.stderr.startswith(f"g3sim: error: {toml} has no factors; sensitivity analysis")
-    res = runner.invoke(main, ["sensitivity", str(toml), "--method", "rank"])
-    assert res.exit_code == 2
-    assert "--method rank reads a saved result's per-draw data; run `g3sim run" in res.stderr
-
-
-def test_cli_rank_too_few_draws(runner, tmp_path):
-    sc = gaussian_scenario(FIVE, factors={"u": {"dist": "uniform", "low": 0, "high": 1}})
-    path = save(run(sc, draws=12), tmp_path / "tiny.nc")
-    res = runner.invoke(main, ["sensitivity", str(path), "--method", "rank"])
-    assert res.exit_code == 2
-    assert "12 draws (effective sample size 12) are too few for rank sensitivity" in res.stderr
-
-
-def test_help_has_an_example(runner):
-    for cmd in ("sensitivity", "discover"):
-        res = runner.invoke(main, [cmd, "--help"])
-        assert res.exit_code == 0
-        assert f"g3sim {cmd} results/baseline.nc" in res.stdout
