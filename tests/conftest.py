@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from click.testing import CliRunner
 
 from tests.helpers.toy_models import LinearRace, register_model
+
+# Fixtures of the plot, report and plot-CLI tests (results files made once per module or session).
+pytest_plugins = ["tests.helpers.plot_fixtures"]
 
 
 @pytest.fixture
@@ -28,3 +32,9 @@ def _no_debug(monkeypatch):
 def linear_race(monkeypatch):
     """Register the test-only ``linear_race`` model (tests/helpers/toy_models.py)."""
     register_model(monkeypatch, "linear_race", LinearRace)
+
+
+@pytest.fixture
+def runner():
+    """A click ``CliRunner`` for in-process ``g3sim`` commands."""
+    return CliRunner()

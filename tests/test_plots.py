@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 import xarray as xr
-from click.testing import CliRunner
 
 from simulator import plots
 from simulator.cli import main
@@ -20,46 +19,13 @@ from tests.helpers.plot_data import (
     PNG_MAGIC,
     assert_nothing_clipped,
     assert_png_of,
-    baseline_result,
-    gauss_result,
+    invoke_plot,
+    one_line_error,
     png_size,
 )
 
 RUN_KINDS = ["probability", "ranks", "fan", "race", "convergence"]
 ANALYSIS_KINDS = {"tornado": "sensitivity", "compare": "comparison"}  # tests/test_plots_analysis.py
-
-
-@pytest.fixture(scope="module")
-def gauss_nc(tmp_path_factory):
-    return gauss_result(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def baseline_nc(tmp_path_factory):
-    return baseline_result(tmp_path_factory)
-
-
-@pytest.fixture(params=["gauss", "baseline"])
-def result_nc(request):
-    """Each results file in turn."""
-    return request.getfixturevalue(f"{request.param}_nc")
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-def invoke(runner, *args):
-    return runner.invoke(main, ["plot", *map(str, args)])
-
-
-def one_line_error(res) -> str:
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("g3sim: error: ")
-    assert "Traceback" not in res.output
-    return lines[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +102,7 @@ def test_plots_never_import_pyplot_and_the_cli_starts_without_matplotlib():
 )
 def test_cli_writes_the_format_of_the_extension(runner, gauss_nc, tmp_path, suffix, magic):
     out = tmp_path / f"fan{suffix}"
-    res = invoke(runner, gauss_nc, "--kind", "fan", "-o", out)
+    res = invoke_plot(runner, gauss_nc, "--kind", "fan", "-o", out)
     assert res.exit_code == 0, res.output
     assert res.stdout.strip() == f"saved {out}"
     data = out.read_bytes()
@@ -153,7 +119,7 @@ def test_cli_writes_the_format_of_the_extension(runner, gauss_nc, tmp_path, suff
 def test_cli_metric_country_dpi(runner, baseline_nc, tmp_path):
     out = tmp_path / "r.png"
     args = ["--kind", "ranks", "--metric", "gpu_stock", "--country", "JPN", "--dpi", "60"]
-    res = invoke(runner, baseline_nc, *args, "-o", out)
+    res = invoke_plot(runner, baseline_nc, *args, "-o", out)
     assert res.exit_code == 0, res.output
     _, height = png_size(out.read_bytes())
     assert height == round(5.6 * 60)
@@ -162,7 +128,7 @@ def test_cli_metric_country_dpi(runner, baseline_nc, tmp_path):
 def test_cli_replaces_an_existing_image(runner, gauss_nc, tmp_path):
     out = tmp_path / "p.png"
     out.write_bytes(b"old")
-    assert invoke(runner, gauss_nc, "--kind", "probability", "-o", out).exit_code == 0
+    assert invoke_plot(runner, gauss_nc, "--kind", "probability", "-o", out).exit_code == 0
     assert out.read_bytes().startswith(PNG_MAGIC)
 
 
@@ -171,7 +137,7 @@ def test_cli_replaces_an_existing_image(runner, gauss_nc, tmp_path):
 
 
 def test_unknown_kind_lists_the_valid_ones(runner, gauss_nc, tmp_path):
-    res = invoke(runner, gauss_nc, "--kind", "fann", "-o", tmp_path / "x.png")
+    res = invoke_plot(runner, gauss_nc, "--kind", "fann", "-o", tmp_path / "x.png")
     assert res.exit_code == 2
     line = one_line_error(res)
     assert "unknown plot kind 'fann' (did you mean 'fan'?)" in line
@@ -182,7 +148,7 @@ def test_unknown_kind_lists_the_valid_ones(runner, gauss_nc, tmp_path):
 
 @pytest.mark.parametrize(("kind", "analysis"), ANALYSIS_KINDS.items())
 def test_analysis_kind_on_a_run_result_says_what_to_run(runner, gauss_nc, tmp_path, kind, analysis):
-    res = invoke(runner, gauss_nc, "--kind", kind, "-o", tmp_path / "x.png")
+    res = invoke_plot(runner, gauss_nc, "--kind", kind, "-o", tmp_path / "x.png")
     assert res.exit_code == 2
     line = one_line_error(res)
     assert f"{gauss_nc} is a result of `g3sim run`, not a {analysis} result" in line
@@ -195,12 +161,14 @@ def test_convergence_without_a_trace_says_how_to_get_one(runner, gauss_nc, tmp_p
     ds = open_results(gauss_nc).drop_vars(["trace_draws", "trace_p_top", "trace_halfwidth"])
     old = tmp_path / "old.nc"
     ds.to_netcdf(old)
-    res = invoke(runner, old, "--kind", "convergence", "-o", tmp_path / "c.png")
+    res = invoke_plot(runner, old, "--kind", "convergence", "-o", tmp_path / "c.png")
     assert res.exit_code == 2
     line = one_line_error(res)
     assert f"{old} has no convergence trace" in line and "--target-halfwidth" in line
     # The other kinds still draw it.
-    assert invoke(runner, old, "--kind", "probability", "-o", tmp_path / "p.png").exit_code == 0
+    assert (
+        invoke_plot(runner, old, "--kind", "probability", "-o", tmp_path / "p.png").exit_code == 0
+    )
 
 
 def test_run_kind_on_an_analysis_file_names_the_kinds_for_it(runner, tmp_path):
@@ -211,7 +179,7 @@ def test_run_kind_on_an_analysis_file_names_the_kinds_for_it(runner, tmp_path):
     )
     path = tmp_path / "cmp.nc"
     cmp.to_netcdf(path)
-    res = invoke(runner, path, "--kind", "fan", "-o", tmp_path / "f.png")
+    res = invoke_plot(runner, path, "--kind", "fan", "-o", tmp_path / "f.png")
     assert res.exit_code == 2
     assert "is a comparison result, not a `g3sim run` result; plot it with --kind compare" in (
         one_line_error(res)
@@ -236,19 +204,19 @@ def test_run_kind_on_an_analysis_file_names_the_kinds_for_it(runner, tmp_path):
     ],
 )
 def test_bad_options(runner, gauss_nc, in_tmp, args, code, message):
-    res = invoke(runner, gauss_nc, *args)
+    res = invoke_plot(runner, gauss_nc, *args)
     assert res.exit_code == code
     assert message in one_line_error(res)
 
 
 def test_missing_result_file(runner, in_tmp):
-    res = invoke(runner, "nope.nc", "--kind", "fan", "-o", "f.png")
+    res = invoke_plot(runner, "nope.nc", "--kind", "fan", "-o", "f.png")
     assert res.exit_code == 2
     assert "nope.nc: no such results file" in one_line_error(res)
 
 
 def test_missing_kind_is_a_usage_error(runner, gauss_nc):
-    res = invoke(runner, gauss_nc, "-o", "f.png")
+    res = invoke_plot(runner, gauss_nc, "-o", "f.png")
     assert res.exit_code == 2
     assert "Missing option '-k' / '--kind'" in res.stderr
 
@@ -282,7 +250,7 @@ def test_spread_keeps_the_gap_and_the_order():
 def test_convergence_of_another_country_is_refused_not_drawn_for_the_focus(
     runner, gauss_nc, tmp_path
 ):
-    res = invoke(
+    res = invoke_plot(
         runner, gauss_nc, "--kind", "convergence", "--country", "USA", "-o", tmp_path / "c.png"
     )
     assert res.exit_code == 2

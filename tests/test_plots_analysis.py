@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import xarray as xr
-from click.testing import CliRunner
 
 from simulator import plots, run
 from simulator.analysis.comparison import compare_results
-from simulator.cli import main
 from simulator.errors import ConfigError, ResultsError
 from simulator.plots import analysis_kinds as plot_analysis
 from simulator.plots import files as plot_files
-from tests.helpers import plot_data
-from tests.helpers.plot_data import assert_nothing_clipped, assert_png_of, gauss_result
+from tests.helpers.plot_data import (
+    assert_nothing_clipped,
+    assert_png_of,
+    invoke_plot,
+    one_line_error,
+)
 from tests.helpers.scenarios import FIVE, gaussian_scenario
 
 SOURCES = {
@@ -28,50 +29,6 @@ SOURCES = {
 }
 CASES = [(kind, name) for kind, names in SOURCES.items() for name in names]
 NOISE = plot_analysis.NOISE_LABEL
-
-
-class AnalysisFiles:
-    """The analysis files of tests/plot_data.py, each made the first time a test asks for it."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        self.paths = {}
-
-    def path(self, name: str):
-        if name not in self.paths:
-            self.paths[name] = getattr(plot_data, name)(self.folder)  # may skip: no baseline
-        return self.paths[name]
-
-    def open(self, name: str) -> xr.Dataset:
-        return plot_files.open_for_plot(self.path(name))
-
-
-@pytest.fixture(scope="session")
-def files(tmp_path_factory):
-    return AnalysisFiles(tmp_path_factory.mktemp("analyses"))
-
-
-@pytest.fixture(scope="session")
-def run_nc(tmp_path_factory):
-    """A result of `g3sim run` (a gaussian race), for the wrong-file errors."""
-    return gauss_result(tmp_path_factory)
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-def invoke(runner, *args):
-    return runner.invoke(main, ["plot", *map(str, args)])
-
-
-def one_line_error(res) -> str:
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("g3sim: error: ")
-    assert "Traceback" not in res.output
-    return lines[0]
 
 
 def header_text(fig) -> str:
@@ -108,7 +65,7 @@ def test_no_text_clipped_or_overlapping(files, kind, name):
 def test_the_cli_draws_both_kinds(runner, files, tmp_path):
     for kind, name in (("tornado", "gauss_sobol"), ("compare", "gauss_comparison")):
         out = tmp_path / f"{kind}.svg"
-        res = invoke(runner, files.path(name), "--kind", kind, "-o", out)
+        res = invoke_plot(runner, files.path(name), "--kind", kind, "-o", out)
         assert res.exit_code == 0, res.output
         assert res.stdout.strip() == f"saved {out}"
         assert out.read_bytes().rstrip().endswith(b"</svg>")
@@ -204,7 +161,9 @@ def test_tornado_of_rank_measures(files):
 
 def test_tornado_options_that_do_not_apply(files, runner, tmp_path):
     path = files.path("gauss_sobol")
-    res = invoke(runner, path, "--kind", "tornado", "--country", "GBR", "-o", tmp_path / "t.png")
+    res = invoke_plot(
+        runner, path, "--kind", "tornado", "--country", "GBR", "-o", tmp_path / "t.png"
+    )
     assert res.exit_code == 2
     assert (
         f"--country 'GBR': {path} is a sensitivity result about KOR only; run `g3sim "
@@ -291,7 +250,7 @@ def test_compare_of_unpaired_runs_says_so():
     [("tornado", "sensitivity", "g3sim sensitivity"), ("compare", "comparison", "g3sim compare")],
 )
 def test_a_run_result_says_what_to_run(runner, run_nc, tmp_path, kind, analysis, command):
-    res = invoke(runner, run_nc, "--kind", kind, "-o", tmp_path / "x.png")
+    res = invoke_plot(runner, run_nc, "--kind", kind, "-o", tmp_path / "x.png")
     assert res.exit_code == 2
     line = one_line_error(res)
     assert f"{run_nc} is a result of `g3sim run`, not a {analysis} result; run `{command} " in line
@@ -308,6 +267,6 @@ def test_a_run_result_says_what_to_run(runner, run_nc, tmp_path, kind, analysis,
     ],
 )
 def test_an_analysis_for_another_kind_says_which(runner, files, tmp_path, name, kind, message):
-    res = invoke(runner, files.path(name), "--kind", kind, "-o", tmp_path / "x.png")
+    res = invoke_plot(runner, files.path(name), "--kind", kind, "-o", tmp_path / "x.png")
     assert res.exit_code == 2
     assert message in one_line_error(res)

@@ -1,7 +1,7 @@
 """Results files for the plot and report tests: a gaussian race and (when it exists) the baseline,
 and the analysis files drawn by ``tornado`` and ``compare`` (sensitivity and comparison results).
 
-tests/test_plots.py, tests/test_plots_analysis.py and tests/test_report.py wrap these in fixtures.
+tests/helpers/plot_fixtures.py wraps these in fixtures; helpers for the plot tests follow.
 Small runs: the figures need every variable to be there, not precise numbers.
 """
 
@@ -12,12 +12,15 @@ import struct
 from pathlib import Path
 
 import pytest
+import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 
 from simulator import run
 from simulator.analysis.comparison import compare_results
 from simulator.analysis.sensitivity_study import rank_sensitivity_of_result, sobol_sensitivity
+from simulator.cli import main
+from simulator.plots import files as plot_files
 from simulator.results import save
 from simulator.scenario import load_scenario
 from tests.helpers.scenarios import CONFIGS, FIVE, gaussian_scenario
@@ -159,3 +162,32 @@ def assert_png_of(fig: Figure, path: Path, what: str, *, dpi: int = 80) -> None:
         for a in artists:
             a.set_visible(True)
     assert with_data > without, f"{what}: its data ink nothing"
+
+
+def invoke_plot(runner, *args):
+    """``g3sim plot ARGS`` through a click ``CliRunner``."""
+    return runner.invoke(main, ["plot", *map(str, args)])
+
+
+def one_line_error(res) -> str:
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("g3sim: error: ")
+    assert "Traceback" not in res.output
+    return lines[0]
+
+
+class AnalysisFiles:
+    """The analysis files of this module, each made the first time a test asks for it."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.paths = {}
+
+    def path(self, name: str):
+        if name not in self.paths:
+            self.paths[name] = globals()[name](self.folder)  # may skip: no baseline
+        return self.paths[name]
+
+    def open(self, name: str) -> xr.Dataset:
+        return plot_files.open_for_plot(self.path(name))

@@ -16,20 +16,10 @@ from simulator.cli import main
 from simulator.results import open_results
 from simulator.views.format import interval
 from simulator.views.html import distribution_text, report_html
-from tests.helpers.plot_data import PNG_MAGIC, baseline_result, gauss_result
+from tests.helpers.plot_data import PNG_MAGIC
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "wbr", "col", "area", "base"}
 KEY_TAGS = {"html", "head", "body", "main", "section", "table", "thead", "tbody", "tr", "details"}
-
-
-@pytest.fixture(scope="module")
-def gauss_nc(tmp_path_factory):
-    return gauss_result(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def baseline_nc(tmp_path_factory):
-    return baseline_result(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
