@@ -25,6 +25,16 @@ from simulator.results import save
 from simulator.scenario import load_scenario
 from tests.helpers.scenarios import CONFIGS, FIVE, gaussian_scenario
 
+# The plot kinds, in registry order: those of a run, and those of an analysis (→ its kind of file).
+RUN_KINDS = ["probability", "ranks", "fan", "race", "convergence"]
+ANALYSIS_KINDS = {"tornado": "sensitivity", "compare": "comparison"}
+# The analysis files (functions below) that each analysis kind draws, and every (kind, file).
+ANALYSIS_SOURCES = {
+    "tornado": ("baseline_sobol", "baseline_rank", "gauss_sobol", "gauss_rank"),
+    "compare": ("baseline_comparison", "gauss_comparison"),
+}
+ANALYSIS_CASES = [(kind, name) for kind, names in ANALYSIS_SOURCES.items() for name in names]
+
 BASELINE = CONFIGS / "baseline.toml"
 REFORM = CONFIGS / "regulatory-reform.toml"
 YEARS = (2026, 2027, 2028, 2029, 2030)

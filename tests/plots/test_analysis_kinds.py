@@ -1,9 +1,8 @@
-"""g3sim plot --kind tornado / compare: figures of sensitivity and comparison results.
+"""Plot kinds of analysis results: tornado (sensitivity) and compare (comparison).
 
-Inputs (tests/plot_data.py) are small analyses of configs/baseline.toml and of gaussian races, made
-once per session: Sobol indices and rank measures for ``tornado``, paired comparisons for
-``compare``.
-"""
+Inputs (tests/helpers/plot_data.py) are small analyses of configs/baseline.toml and of gaussian
+races, made once per session: Sobol indices and rank measures for tornado, paired comparisons for
+compare."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from simulator.errors import ConfigError, ResultsError
 from simulator.plots import analysis_kinds as plot_analysis
 from simulator.plots import files as plot_files
 from tests.helpers.plot_data import (
+    ANALYSIS_CASES,
     assert_nothing_clipped,
     assert_png_of,
     invoke_plot,
@@ -23,11 +23,6 @@ from tests.helpers.plot_data import (
 )
 from tests.helpers.scenarios import FIVE, gaussian_scenario
 
-SOURCES = {
-    "tornado": ("baseline_sobol", "baseline_rank", "gauss_sobol", "gauss_rank"),
-    "compare": ("baseline_comparison", "gauss_comparison"),
-}
-CASES = [(kind, name) for kind, names in SOURCES.items() for name in names]
 NOISE = plot_analysis.NOISE_LABEL
 
 
@@ -48,7 +43,7 @@ def row_labels(ax) -> list[str]:
 # Every input renders a complete figure
 
 
-@pytest.mark.parametrize(("kind", "name"), CASES)
+@pytest.mark.parametrize(("kind", "name"), ANALYSIS_CASES)
 def test_kind_renders_png_of_the_figure_size(files, kind, name, tmp_path):
     ds = files.open(name)
     assert plots.available_kinds(ds) == [kind]
@@ -57,18 +52,9 @@ def test_kind_renders_png_of_the_figure_size(files, kind, name, tmp_path):
     assert_png_of(fig, path, f"{kind} of {name}")
 
 
-@pytest.mark.parametrize(("kind", "name"), CASES)
+@pytest.mark.parametrize(("kind", "name"), ANALYSIS_CASES)
 def test_no_text_clipped_or_overlapping(files, kind, name):
     assert_nothing_clipped(plots.plot(files.open(name), kind), f"{kind} of {name}")
-
-
-def test_the_cli_draws_both_kinds(runner, files, tmp_path):
-    for kind, name in (("tornado", "gauss_sobol"), ("compare", "gauss_comparison")):
-        out = tmp_path / f"{kind}.svg"
-        res = invoke_plot(runner, files.path(name), "--kind", kind, "-o", out)
-        assert res.exit_code == 0, res.output
-        assert res.stdout.strip() == f"saved {out}"
-        assert out.read_bytes().rstrip().endswith(b"</svg>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,34 +225,3 @@ def test_compare_of_unpaired_runs_says_so():
     assert "seed 1 (A) / 2 (B)" in header
     assert "unpaired: the runs differ in seed (1 vs 2)" in header
     assert "intervals assume independent runs" in header
-
-
-# ---------------------------------------------------------------------------------------------
-# The wrong kind of file: one line, exit 2, what to run
-
-
-@pytest.mark.parametrize(
-    ("kind", "analysis", "command"),
-    [("tornado", "sensitivity", "g3sim sensitivity"), ("compare", "comparison", "g3sim compare")],
-)
-def test_a_run_result_says_what_to_run(runner, run_nc, tmp_path, kind, analysis, command):
-    res = invoke_plot(runner, run_nc, "--kind", kind, "-o", tmp_path / "x.png")
-    assert res.exit_code == 2
-    line = one_line_error(res)
-    assert f"{run_nc} is a result of `g3sim run`, not a {analysis} result; run `{command} " in line
-    assert not (tmp_path / "x.png").exists()
-
-
-@pytest.mark.parametrize(
-    ("name", "kind", "message"),
-    [
-        ("gauss_sobol", "compare", "is a sensitivity result, not a comparison result"),
-        ("gauss_comparison", "tornado", "is a comparison result, not a sensitivity result"),
-        ("gauss_sobol", "fan", "is a sensitivity result, not a `g3sim run` result; plot it with "),
-        ("gauss_comparison", "ranks", "plot it with --kind compare"),
-    ],
-)
-def test_an_analysis_for_another_kind_says_which(runner, files, tmp_path, name, kind, message):
-    res = invoke_plot(runner, files.path(name), "--kind", kind, "-o", tmp_path / "x.png")
-    assert res.exit_code == 2
-    assert message in one_line_error(res)
