@@ -124,7 +124,7 @@ def test_non_finite_values_are_reported_without_out_of_range_writes(bad):
 
 def test_huge_finite_values_flag_only_an_overflowing_square():
     """Squares beyond the float range make the kernel say "not finite"; the engine then checks
-    the values themselves (tests/test_robustness.py covers the whole run)."""
+    the values themselves (tests/properties/test_robustness.py covers the whole run)."""
     x = np.full((10, 1, 2), 1e200)
     finite, _ = kernel(x, Bins(0.0, 1e201, 10))
     assert not finite

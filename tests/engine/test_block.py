@@ -36,7 +36,8 @@ def test_a_non_finite_score_stops_the_run_with_a_clear_error(poisoned, monkeypat
 
 def test_huge_finite_scores_are_not_mistaken_for_non_finite_ones(poisoned, monkeypatch):
     """Squares of 1e200 overflow, so the kernel says "not finite"; the engine checks the values
-    and goes on (real models refuse such scales at validation, see test_robustness.py)."""
+    and goes on (real models refuse such scales at validation, see
+    tests/properties/test_robustness.py)."""
     monkeypatch.setattr(poisoned, "poison", 1e200)
     runner = BlockRunner(resolve(scenario_from_dict(linear_dict(draws=3000, block_size=1000))))
     res = runner(1)

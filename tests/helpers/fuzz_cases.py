@@ -1,14 +1,15 @@
 """Scenario fuzzing through the real CLI: random broken scenarios, run, classified.
 
-Shared by ``tests/test_fuzz.py`` (CI-sized, derandomized) and ``benchmarks/fuzz_scenarios.py``
-(long runs by hand). A :class:`Case` is a folder of files: an entry scenario, the files it
-``extends``, maybe a symlink or a FIFO, and ``--set`` overrides. Cases start from valid scenarios
-(the gaussian-race example, the property tests' rich gaussian race, ``configs/baseline.toml`` and
-its ``extends`` variants) and break them: deleted keys, wrong types, extreme and non-finite
-numbers, unicode, huge arrays and tables, long horizons, cyclic or outside ``extends``, deep
-nesting, damaged text. :func:`run_case` writes the folder, calls ``g3sim validate`` (and ``g3sim
-run -n 200`` for every case that validates and a sample of the others) in-process with
-``click.testing.CliRunner``, and classifies each outcome (:data:`GOOD` or a failure kind).
+Shared by ``tests/properties/test_fuzz.py`` (CI-sized, derandomized) and
+``benchmarks/fuzz_scenarios.py`` (long runs by hand). A :class:`Case` is a folder of files: an entry
+scenario, the files it ``extends``, maybe a symlink or a FIFO, and ``--set`` overrides. Cases start
+from valid scenarios (the gaussian-race example, the property tests' rich gaussian race,
+``configs/baseline.toml`` and its ``extends`` variants) and break them: deleted keys, wrong types,
+extreme and non-finite numbers, unicode, huge arrays and tables, long horizons, cyclic or outside
+``extends``, deep nesting, damaged text. :func:`run_case` writes the folder, calls ``g3sim
+validate`` (and ``g3sim run -n 200`` for every case that validates and a sample of the others)
+in-process with ``click.testing.CliRunner``, and classifies each outcome (:data:`GOOD` or a failure
+kind).
 """
 
 from __future__ import annotations

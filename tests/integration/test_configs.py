@@ -68,8 +68,8 @@ def runs():
     ):
         sc = load_scenario(CONFIGS / f"{stem}.toml")
         # Lever directions are a property of the dynamics: test them without history weights
-        # (tests/test_history.py and test_history_conditioning_respects_the_observations below
-        # cover the conditioning).
+        # (tests/engine/test_history.py and test_history_conditioning_respects_the_observations
+        # below cover the conditioning).
         out[stem] = g3.run(sc, draws=DRAWS, seed=SEED, keep_draws=True, history=False)
     return out
 
