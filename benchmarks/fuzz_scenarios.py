@@ -7,7 +7,7 @@ are also run with ``g3sim run -n 200``. The
 mutations: deleted keys, wrong types, extreme and non-finite numbers, unicode, huge arrays and
 tables, long horizons, observations few draws reproduce, cyclic, long, missing and outside
 ``extends``, devices and FIFOs as parents, deep nesting, damaged text, ``--set`` overrides (deep
-keys, non-UTF-8 bytes). tests/fuzz_cases.py builds the cases and classifies the outcomes:
+keys, non-UTF-8 bytes). tests/helpers/fuzz_cases.py builds the cases and classifies the outcomes:
 
 * good: ``ok``; ``config error`` (exit 2, one stderr line); ``no draw agrees`` (the observations
   rejected every draw: exit 1, one line);
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # tests/ holds the case generator shared with CI
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
-from tests.fuzz_cases import Case, Outcome, cases, run_case  # noqa: E402
+from tests.helpers.fuzz_cases import Case, Outcome, cases, run_case  # noqa: E402
 
 
 class _Stop(BaseException):

@@ -1,63 +1,16 @@
-"""Shared fixtures: small scenarios built in memory."""
+"""Shared fixtures (constants and builders live in tests/helpers/)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from simulator.scenario import scenario_from_dict
+from tests.helpers.toy_models import LinearRace, register_model
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "configs"
-
-# Attributes that legitimately differ between two otherwise identical runs.
-TIMING_ATTRS = ("created_utc", "elapsed_s", "command")
-
-
-def gaussian_dict(countries, *, focus="KOR", top_k=3, years=(2030,), draws=20_000, seed=1, **sc):
-    """A gaussian_race scenario as a dict: ``countries`` maps code → (mean, sd)."""
-    return {
-        "scenario": {
-            "name": "gauss-test",
-            "model": "gaussian_race",
-            "focus": focus,
-            "top_k": top_k,
-            "years": list(years),
-            "draws": draws,
-            "seed": seed,
-            **sc,
-        },
-        "model": {"countries": {c: {"mean": m, "sd": s} for c, (m, s) in countries.items()}},
-    }
-
-
-def gaussian_scenario(countries, **kw):
-    factors = kw.pop("factors", None)
-    correlation = kw.pop("correlation", None)
-    d = gaussian_dict(countries, **kw)
-    if factors:
-        d["factors"] = factors
-    if correlation:
-        d["correlation"] = correlation
-    return scenario_from_dict(d, source="<test>")
-
-
-FIVE = {
-    "USA": (100, 2),
-    "CHN": (60, 5),
-    "SGP": (35, 5),
-    "GBR": (33, 4),
-    "KOR": (30, 6),
-}
-
-
-def strip_timing(ds):
-    ds = ds.copy()
-    for a in TIMING_ATTRS:
-        ds.attrs.pop(a, None)
-    return ds
+# Fixtures of the plot, report and plot-CLI tests (results files made once per module or session).
+pytest_plugins = ["tests.helpers.plot_fixtures"]
 
 
 @pytest.fixture
@@ -73,3 +26,15 @@ def _no_debug(monkeypatch):
     monkeypatch.delenv("G3SIM_DEBUG", raising=False)
     yield
     assert "G3SIM_DEBUG" not in os.environ
+
+
+@pytest.fixture
+def linear_race(monkeypatch):
+    """Register the test-only ``linear_race`` model (tests/helpers/toy_models.py)."""
+    register_model(monkeypatch, "linear_race", LinearRace)
+
+
+@pytest.fixture
+def runner():
+    """A click ``CliRunner`` for in-process ``g3sim`` commands."""
+    return CliRunner()

@@ -12,23 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from simulator import run
 from simulator.engine import (
     PAIRWISE_MAX_COUNTRIES,
-    BlockRunner,
-    ModelError,
-    block,
     rank_counts,
     ranks_min,
 )
 from simulator.engine.binning import bin_index, bin_scale, binned_values
 from simulator.kernels import MAX_COUNTRIES, TILE, reduce_block, scale_shift
 from simulator.models.base import Bins
-from simulator.runs import resolve
-from simulator.scenario import scenario_from_dict
-
-from .conftest import gaussian_dict
-from .toy_models import LinearRace, linear_dict, register_model
 
 
 def reference(x, bins: Bins, w=None):
@@ -134,7 +125,7 @@ def test_non_finite_values_are_reported_without_out_of_range_writes(bad):
 
 def test_huge_finite_values_flag_only_an_overflowing_square():
     """Squares beyond the float range make the kernel say "not finite"; the engine then checks
-    the values themselves (tests/test_robustness.py covers the whole run)."""
+    the values themselves (tests/properties/test_robustness.py covers the whole run)."""
     x = np.full((10, 1, 2), 1e200)
     finite, _ = kernel(x, Bins(0.0, 1e201, 10))
     assert not finite
@@ -210,67 +201,6 @@ def test_scale_shift_equals_numpy_broadcasting(shape):
     want = z * scale + shift
     scale_shift(z, scale, shift)
     np.testing.assert_array_equal(z, want)
-
-
-# --- the engine around the kernel ------------------------------------------------------------
-
-
-class _Poisoned(LinearRace):
-    """linear_race whose block 1 has one bad value (NaN, ±inf) or only huge finite values."""
-
-    poison: float = np.nan
-
-    def simulate(self, factors, rngs, n):
-        out = super().simulate(factors, rngs, n)
-        if rngs.block == 1:
-            if np.isfinite(self.poison):
-                out["score"][:] = self.poison
-            else:
-                out["score"][n // 2, -1, 1] = self.poison
-        return out
-
-    def bins(self, metric):
-        return Bins(-1e201, 1e201, 100) if np.isfinite(self.poison) else super().bins(metric)
-
-
-@pytest.fixture
-def poisoned(monkeypatch):
-    register_model(monkeypatch, "linear_race", _Poisoned)
-    return _Poisoned
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("history", [False, True])
-def test_a_non_finite_score_stops_the_run_with_a_clear_error(poisoned, monkeypatch, bad, history):
-    monkeypatch.setattr(poisoned, "poison", bad)
-    d = linear_dict(draws=3 * 1000, block_size=1000)
-    d["observations"] = [{"country": "CHN", "year": 2029, "rank_range": [1, 3]}]
-    sc = resolve(scenario_from_dict(d))
-    with pytest.raises(ModelError, match="non-finite score values in block 1"):
-        run(sc, history=history)
-
-
-def test_huge_finite_scores_are_not_mistaken_for_non_finite_ones(poisoned, monkeypatch):
-    """Squares of 1e200 overflow, so the kernel says "not finite"; the engine checks the values
-    and goes on (real models refuse such scales at validation, see test_robustness.py)."""
-    monkeypatch.setattr(poisoned, "poison", 1e200)
-    runner = BlockRunner(resolve(scenario_from_dict(linear_dict(draws=3000, block_size=1000))))
-    res = runner(1)
-    assert res.sums.rank_count.sum() == 1000 * 2 * 4  # draws × years × countries
-
-
-@pytest.mark.parametrize("history", [False, True])
-def test_engine_counts_are_the_same_by_kernel_or_by_sorting(monkeypatch, history):
-    rng = np.random.default_rng(4)
-    countries = {f"C{i:02d}": (m, s) for i, (m, s) in enumerate(rng.uniform(1, 10, (30, 2)))}
-    d = gaussian_dict(countries, focus="C00", draws=5000, block_size=2000)
-    d["observations"] = [{"country": "C01", "year": 2030, "rank_range": [1, 15]}]
-    sc = resolve(scenario_from_dict(d))
-    by_kernel = run(sc, history=history)
-    monkeypatch.setattr(block, "PAIRWISE_MAX_COUNTRIES", 0)
-    by_sorting = run(sc, history=history)
-    for v in ("rank_count", "rank_probability", "p_top", "value_quantile", "value_mean"):
-        np.testing.assert_array_equal(by_kernel[v].values, by_sorting[v].values)
 
 
 def test_read_only_inputs_are_fine_read_only_outputs_are_refused():

@@ -1,7 +1,8 @@
 """Regenerate tests/data/results_v1.nc, a results file of format version 1 (run by hand).
 
 The file is committed and never regenerated when the format changes: it is how
-tests/test_results_formats.py checks that a newer g3sim still reads files written by this one.
+tests/results/test_open.py and tests/cli/test_inspect.py check that a newer g3sim still
+reads files written by this one.
 Regenerate it only to replace it deliberately (then update the numbers in that test, which
 this script prints). Usage, from the repository root::
 

@@ -1,0 +1,113 @@
+"""g3sim run, validate, list and compare: the happy paths."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import xarray as xr
+from click.testing import CliRunner
+
+from simulator.cli import main
+from simulator.results import open_results
+from tests.helpers.comparison import B_RACE, TRUE_DIFF
+from tests.helpers.scenarios import CONFIGS, FIVE
+
+
+def test_run_prints_headline_and_saves(runner, gauss_file, in_tmp):
+    res = runner.invoke(main, ["run", str(gauss_file), "-n", "5000", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "P(KOR rank ≤ 3)" in res.stdout
+    assert "5,000 draws · seed 1" in res.stdout
+    assert "saved results/gaussian-race.nc" in res.stdout
+    ds = open_results(in_tmp / "results" / "gaussian-race.nc")
+    assert int(ds.attrs["draws"]) == 5000
+    assert ds.attrs["command"].startswith("g3sim")
+
+
+def test_run_options_override_the_file(runner, gauss_file, in_tmp):
+    out = in_tmp / "o.nc"
+    args = ["run", str(gauss_file), "-n", "3000", "--seed", "9", "--design", "lhs"]
+    args += ["--set", "scenario.top_k=2", "--set", "scenario.focus=GBR", "-o", str(out)]
+    res = runner.invoke(main, [*args, "--no-keep-draws"])
+    assert res.exit_code == 0, res.output
+    ds = open_results(out)
+    assert (ds.attrs["seed"], ds.attrs["design"], ds.attrs["top_k"]) == (9, "lhs", 2)
+    assert ds.attrs["focus"] == "GBR" and "draw" not in ds.dims
+    assert 'focus = "GBR"' in ds.attrs["scenario_toml"]
+
+
+def test_same_seed_same_file_contents_across_cli_runs(runner, gauss_file, in_tmp):
+    for name in ("a.nc", "b.nc"):
+        res = runner.invoke(main, ["run", str(gauss_file), "-n", "4000", "-o", name, "-q"])
+        assert res.exit_code == 0
+    a, b = open_results(in_tmp / "a.nc"), open_results(in_tmp / "b.nc")
+    for ds in (a, b):
+        for k in ("created_utc", "elapsed_s", "command"):
+            ds.attrs.pop(k)
+    xr.testing.assert_identical(a, b)
+
+
+def test_unseeded_run_prints_the_seed_it_drew(runner, gauss_file):
+    text = gauss_file.read_text().replace("seed = 1\n", "")
+    gauss_file.write_text(text)
+    res = runner.invoke(main, ["run", str(gauss_file), "-n", "1000", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "drawn from fresh entropy; rerun with --seed" in res.stdout
+
+
+def test_validate_prints_the_resolved_scenario(runner, gauss_file):
+    res = runner.invoke(main, ["validate", str(gauss_file), "--set", "scenario.draws=77"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("# OK:")
+    assert "draws = 77" in res.stdout and 'design = "mc"' not in res.stdout
+
+
+def test_list_shows_descriptions(runner, in_tmp, gauss_file):
+    res = runner.invoke(main, ["list", str(in_tmp)])
+    assert res.exit_code == 0
+    assert "gaussian-race.toml" in res.stdout and "Closed-form check" in res.stdout
+
+
+def test_extends_outside_its_folder_is_allowed_but_said(tmp_path, runner):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    shutil.copy(CONFIGS / "examples" / "gaussian-race.toml", tmp_path / "b" / "p.toml")
+    (tmp_path / "a" / "c.toml").write_text('extends = "../b/p.toml"\n[scenario]\nname = "child"\n')
+    res = runner.invoke(main, ["validate", str(tmp_path / "a" / "c.toml")])
+    assert res.exit_code == 0
+    assert res.stderr.count("\n") == 1 and "extends reaches outside its folder" in res.stderr
+
+
+def test_cli_compare_scenarios_and_results(in_tmp):
+    import tomli_w
+
+    for name, race in (("a", FIVE), ("b", B_RACE)):
+        doc = {
+            "scenario": {
+                "name": name,
+                "model": "gaussian_race",
+                "years": [2030],
+                "draws": 8000,
+                "seed": 3,
+            },
+            "model": {"countries": {c: {"mean": m, "sd": s} for c, (m, s) in race.items()}},
+        }
+        (in_tmp / f"{name}.toml").write_text(tomli_w.dumps(doc))
+    runner = CliRunner()
+    res = runner.invoke(
+        main, ["compare", "a.toml", "b.toml", "--format", "json", "-q", "-o", "cmp.nc"]
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    cell = doc["metrics"]["score"]["2030"]
+    # 4.5 paired standard errors (interval coverage itself is tested across 40 seeds above).
+    assert doc["paired"] and abs(cell["difference"] - TRUE_DIFF) <= 4.5 * cell["se_paired"]
+    assert (in_tmp / "cmp.nc").exists()
+    # The same comparison from saved results files is paired too.
+    for name in ("a", "b"):
+        assert runner.invoke(main, ["run", f"{name}.toml", "-q"]).exit_code == 0
+    res = runner.invoke(main, ["compare", "results/a.nc", "results/b.nc"])
+    assert res.exit_code == 0 and "paired: common random numbers" in res.stdout
+    res = runner.invoke(main, ["compare", "a.toml", "results/b.nc"])
+    assert res.exit_code == 2 and "not one of each" in res.stderr

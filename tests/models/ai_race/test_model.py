@@ -1,0 +1,218 @@
+"""The ai_race world model: contract, guards and the effects of its levers on one block."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+
+import numpy as np
+import pytest
+
+from simulator.errors import ConfigError
+from simulator.models import build_model
+from simulator.models.ai_race import AiRace
+from simulator.models.ai_race.tortoise import composite_index, read_table, tortoise_2021
+from simulator.sampling import Streams
+from simulator.scenario import load_scenario
+from tests.helpers.ai_race import BASELINE, simulate
+from tests.helpers.scenarios import CONFIGS
+
+
+def ranks_of(x, j):
+    """Competition rank of country ``j`` (1 + countries strictly higher), per draw and year."""
+    return 1 + (x > x[..., j : j + 1]).sum(axis=-1)
+
+
+# -- contract -------------------------------------------------------------------------------
+
+
+def test_shapes_bounds_and_metadata():
+    sc = load_scenario(BASELINE)
+    model, out = simulate(sc)
+    assert isinstance(model, AiRace)
+    assert set(out) == set(model.metric_info) == {"ai_index", "gpu_stock"}
+    assert model.metric_info["gpu_stock"][1] == "H100e"
+    for x in out.values():
+        assert x.shape == (300, len(sc.years), 62) and x.dtype == np.float64
+        assert np.isfinite(x).all()
+    idx = out["ai_index"]
+    assert idx.min() >= 0 and idx.max() <= 100 + 1e-9
+    np.testing.assert_allclose(idx.max(axis=2), 100.0)
+    np.testing.assert_allclose(idx.min(axis=2), 0.0, atol=1e-9)
+    assert (out["gpu_stock"] >= 1).all()
+    assert model.bins("ai_index").n == model.bins("gpu_stock").n == 1000
+    assert model.bins("gpu_stock").log
+    assert model.countries[model.focus_index] == "KOR"
+    assert set(model.required_factors) == set(sc.factor_names)
+    # 7·62 drifts + (62 + 5)·9 yearly shocks + 2·62 GPU draws, for 2022..2030.
+    assert model.normals_per_draw() == 1161 < 1500
+    d = model.describe()
+    assert d["ai_race_base_year"] == 2021 and len(d["ai_race_data_sha256"]) == 64
+
+
+def test_same_seed_same_draws_and_growing_draws_keep_a_prefix():
+    sc = load_scenario(BASELINE)
+    _, a = simulate(sc, n=2500, seed=4)  # spans several internal chunks of draws
+    _, b = simulate(sc, n=2500, seed=4)
+    _, c = simulate(sc, n=40, seed=4)
+    _, d = simulate(sc, n=40, seed=5)
+    for m in a:
+        np.testing.assert_array_equal(a[m], b[m])
+        np.testing.assert_array_equal(a[m][:40], c[m])
+        assert not np.array_equal(c[m][:, -1], d[m][:, -1])
+
+
+@pytest.mark.parametrize("chunk", [1, 300, 4096])
+def test_the_draws_do_not_depend_on_the_internal_chunk_size(monkeypatch, chunk):
+    """CHUNK is a cache-size tuning knob: each component's generator hands out consecutive rows,
+    so any chunking gives the numbers of one whole-block array."""
+    import simulator.models.ai_race.model as ai_race
+
+    sc = load_scenario(BASELINE)
+    _, want = simulate(sc, n=1100, seed=6)
+    monkeypatch.setattr(ai_race, "CHUNK", chunk)
+    _, got = simulate(sc, n=1100, seed=6)
+    for m in want:
+        np.testing.assert_array_equal(got[m], want[m])
+
+
+def test_any_years_from_2022_and_the_same_path_whatever_is_reported():
+    sc = load_scenario(BASELINE, ["scenario.years=[2022, 2023, 2024, 2025, 2030]"])
+    _, a = simulate(sc, n=200)
+    sc2 = load_scenario(BASELINE, ["scenario.years=[2025, 2030]"])
+    _, b = simulate(sc2, n=200)
+    for m in a:
+        np.testing.assert_array_equal(a[m][:, 3:], b[m])
+    # History years: GPU stocks follow the tracked capacity, with no programme yet.
+    kor = a["gpu_stock"][:, :3, 6]
+    assert (np.diff(kor, axis=1) >= 0).all()
+
+
+def test_without_noise_the_model_reproduces_the_2021_table_in_relative_terms():
+    # With no random walk, no levers and no investment history the 2022 index equals 2021's.
+    sc = load_scenario(
+        BASELINE,
+        [
+            "scenario.years=[2022]",
+            "model.volatility=0",
+            "model.drift_sd=0",
+        ],
+    )
+    _, out = simulate(sc, n=5)
+    np.testing.assert_allclose(
+        out["ai_index"][:, 0],
+        np.broadcast_to(composite_index(tortoise_2021().scores), (5, 62)),
+        atol=1e-9,
+    )
+
+
+def extreme_factors(sc, n, pick):
+    """Every factor at the lowest or highest value of its support (finite), per ``pick``."""
+    out = {}
+    for f in sc.factors:
+        lo, hi = (float(v) for v in f.dist.ppf([1e-12, 1 - 1e-12]))
+        out[f.name] = np.full(n, lo if pick == "low" else hi)
+    return out
+
+
+@pytest.mark.parametrize("pick", ["low", "high"])
+def test_extreme_but_valid_values_stay_finite_to_2100(pick):
+    sc = load_scenario(
+        BASELINE,
+        [
+            "scenario.years=[2022, 2030, 2060, 2100]",
+            "model.volatility=1",
+            "model.drift_sd=1",
+            "model.regional_share=1",
+            "model.gpu.coverage_dispersion=3",
+            "model.gpu.organic_growth_dispersion=3",
+            "model.gpu.untracked_h100e=0",
+        ],
+    )
+    model = build_model(sc)
+    f = extreme_factors(sc, 64, pick)
+    f["gpu_organic_growth"][:] = 5.0 if pick == "high" else -5.0
+    f["kor_investment_growth"][:] = 1e6 if pick == "high" else -1e6  # clipped by the guard
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = model.simulate(f, Streams(3, 0).child("model"), 64)
+    for x in out.values():
+        assert np.isfinite(x).all()
+    assert out["gpu_stock"].max() <= 1e12
+
+
+# -- levers inside the model ------------------------------------------------------------------
+
+
+def paired(sc_a, sc_b, n=4000, seed=11):
+    """Outputs of two scenarios with the same seed (common random numbers)."""
+    return simulate(sc_a, n=n, seed=seed)[1], simulate(sc_b, n=n, seed=seed)[1]
+
+
+def test_full_delivery_adds_exactly_the_programme_to_korea_and_no_one_else():
+    base = load_scenario(BASELINE, ["scenario.years=[2031]"])
+    full = load_scenario(CONFIGS / "full-delivery.toml", ["scenario.years=[2031]"])
+    a, b = paired(base, full, n=500)
+    j = 6  # KOR
+    others = np.arange(62) != j
+    np.testing.assert_array_equal(a["gpu_stock"][..., others], b["gpu_stock"][..., others])
+    # Korea gains in almost every draw; not in all: GPUs delivered earlier also retire earlier,
+    # so a nearly complete but late baseline delivery can leave more in 2031 than an early one.
+    assert (b["gpu_stock"][..., j] >= a["gpu_stock"][..., j]).mean() > 0.9
+    assert np.median(b["gpu_stock"][..., j] / a["gpu_stock"][..., j]) > 1.05
+
+
+def test_reform_raises_korea_and_the_basic_act_lowers_it():
+    sc = load_scenario(BASELINE, ["scenario.years=[2026]"])
+    reform = load_scenario(CONFIGS / "regulatory-reform.toml", ["scenario.years=[2026]"])
+    a, b = paired(sc, reform)
+    j = 6
+    assert (ranks_of(b["ai_index"], j) <= ranks_of(a["ai_index"], j)).all()
+    assert b["ai_index"][..., j].mean() > a["ai_index"][..., j].mean()
+    no_act = load_scenario(
+        BASELINE, ["scenario.years=[2026]", "model.countries.KOR.regulation.burden=0"]
+    )
+    c = load_scenario(BASELINE, ["scenario.years=[2026]"])
+    # burden as a factor is replaced by 0: the factor is then unused and must go.
+    with pytest.raises(ConfigError, match="does not use factor 'kor_ai_act_burden'"):
+        build_model(no_act)
+    data = copy.deepcopy(dict(c.data))
+    del data["factors"]["kor_ai_act_burden"]
+    data["model"]["countries"]["KOR"]["regulation"]["burden"] = 0.0
+    from simulator.scenario import scenario_from_dict
+
+    d = scenario_from_dict(data, source="no-act")
+    a2, b2 = paired(c, d)
+    assert b2["ai_index"][..., j].mean() > a2["ai_index"][..., j].mean()
+
+
+def test_programme_sizes_match_the_sourced_rows():
+    rows = {r["program"]: r for r in read_table("gpu_programs.csv")}
+    cfg = tomllib.loads(BASELINE.read_text())["model"]["countries"]
+    kor = cfg["KOR"]["programmes"]
+    for key, label in [
+        ("nvidia_government", "Nvidia Blackwell supply: government (MSIT)"),
+        ("nvidia_samsung", "Nvidia Blackwell supply: Samsung Electronics"),
+        ("nvidia_sk", "Nvidia Blackwell supply: SK Group"),
+        ("nvidia_hyundai", "Nvidia Blackwell supply: Hyundai Motor Group"),
+        ("nvidia_naver", "Nvidia Blackwell supply: NAVER Cloud"),
+        ("kisti_supercomputer", "KISTI 6th national supercomputer (GH200)"),
+    ]:
+        assert kor[key]["gpus"] == float(rows[label]["gpus"])
+    assert sum(kor[k]["gpus"] for k in kor if k.startswith("nvidia")) == 260_000
+    assert cfg["GBR"]["programmes"]["nscale_coreweave"]["gpus"] == float(
+        rows["Blackwell Ultra GPUs (Nscale + CoreWeave)"]["gpus"]
+    )
+    assert cfg["SAU"]["programmes"]["humain"]["gpus"] == float(
+        rows["Humain build-out (Saudi and US sites)"]["gpus"]
+    )
+    india = rows["IndiaAI Mission GPUs empanelled"]
+    assert cfg["IND"]["programmes"]["indiaai_mission"]["gpus"] == 38_000 - 17_300
+    assert india["gpus"] == "38000" and "17300" in india["note"]
+    # The UAE campus has no published GPU count: the file must say so and the config must
+    # state its number as an assumption.
+    assert rows["Stargate UAE / UAE-US AI campus"]["gpus"] == ""
+    assert "NO GPU COUNT IS PUBLISHED" in BASELINE.read_text()
+    installed = float(rows["installed AI GPUs before the Nvidia deal"]["gpus"])
+    kor_dist = load_scenario(BASELINE).factors
+    f = next(f for f in kor_dist if f.name == "kor_installed_h100e")
+    assert f.dist.ppf(1.0) == pytest.approx(installed)  # ≤ 1 H100e per reported GPU

@@ -1,0 +1,25 @@
+"""Saving results: atomic save, round trip, no overwrite without --force."""
+
+from __future__ import annotations
+
+import pytest
+import xarray as xr
+
+from simulator.errors import ConfigError
+from simulator.results import open_results, save
+
+
+def test_save_open_round_trip_is_identical(ds, tmp_path):
+    path = save(ds, tmp_path / "r.nc")
+    back = open_results(path)
+    xr.testing.assert_identical(ds, back)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_save_refuses_to_overwrite_without_force(ds, tmp_path):
+    path = save(ds, tmp_path / "r.nc")
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match="--force"):
+        save(ds, path)
+    assert path.read_bytes() == before
+    save(ds, path, force=True)

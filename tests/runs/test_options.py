@@ -1,0 +1,31 @@
+"""RunOptions and StopTarget: the flat keywords of run() map onto the typed options (issue 13)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulator as g3
+from simulator.errors import ConfigError
+from simulator.runs import RunOptions, StopTarget
+from simulator.runs.options import run_options
+from tests.helpers.scenarios import FIVE, gaussian_scenario
+
+
+def test_run_options_map_the_flat_keywords():
+    opts = run_options(None, {"draws": 10, "target_halfwidth": 0.01, "max_draws": 500})
+    assert opts.draws == 10 and opts.stop == StopTarget(0.01, 500, None)
+    assert run_options(RunOptions(seed=1), {}) == RunOptions(seed=1)
+    with pytest.raises(ConfigError, match="--max-draws works with --target-halfwidth"):
+        run_options(None, {"max_draws": 500})
+    with pytest.raises(ConfigError, match=r"must be in \(0, 0.5\]"):
+        StopTarget(0.7)
+    with pytest.raises(TypeError, match="drawz"):
+        run_options(None, {"drawz": 1})
+
+
+def test_run_with_options_equals_run_with_keywords():
+    sc = gaussian_scenario(FIVE, draws=1_500, seed=2, block_size=500)
+    a = g3.run(sc, RunOptions(keep_draws=False))
+    b = g3.run(sc, keep_draws=False)
+    np.testing.assert_array_equal(a["rank_count"].values, b["rank_count"].values)
