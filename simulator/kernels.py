@@ -41,7 +41,7 @@ compiles the kernels in memory instead, for this process only, so every run comp
 Nothing is written elsewhere: a shared temporary folder is deliberately not used, since another
 user could plant compiled code there. :func:`cache_dir` says which place is used. Cached or
 compiled in memory, the kernels are compiled the same way and give the same results, bit for
-bit (``tests/test_readonly_install.py``).
+bit (``tests/integration/test_readonly_install.py``).
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ Choosing a box on the trajectory (:func:`choose_box`): among the boxes with cove
   best of 2d candidates, so along the plateau where the true density no longer changes, peeling
   keeps removing draws that lack the outcome by chance and the density creeps up by more than
   one standard error. A box no worse than the densest within that error, but less restricted,
-  is the honest summary. On the synthetic test of tests/test_discovery.py (100 replicates), a
-  margin of 2 halves the restrictions made by chance compared with 1 and keeps the recovered
-  limits within 0.045 of the truth. The standard error is the binomial one,
+  is the honest summary. On the synthetic test of tests/analysis/test_discovery.py
+  (100 replicates), a margin of 2 halves the restrictions made by chance compared with 1 and
+  keeps the recovered limits within 0.045 of the truth. The standard error is the binomial one,
   sqrt(d (1 − d) / n_eff), with n_eff the densest box's Kish effective sample size.
 
 For each restricted factor of the chosen box, a *quasi-p-value* (EMA Workbench): the

@@ -2,7 +2,7 @@
 
 Blocks are the unit of randomness and of work: whichever executor runs them, each block draws from
 its own streams and the :class:`~simulator.engine.Accumulator` folds results in block order, so the
-results are bit-identical for any executor and worker count (tests/test_executors.py).
+results are bit-identical for any executor and worker count (tests/engine/test_executors.py).
 
 Worker processes rebuild the scenario from its resolved TOML text, the same text the results file
 stores, so a worker runs exactly what the parent would.

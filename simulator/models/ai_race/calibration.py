@@ -31,7 +31,7 @@ def competition_ranks(x: np.ndarray) -> np.ndarray:
     """Competition ranks along the last axis: ``1 + #{j : x_j > x_i}`` (ties share the best).
 
     The engine's reference definition (``simulator.engine.ranks_min``), restated here so that a
-    model does not import the engine; tests/test_tortoise_index.py checks that they agree.
+    model does not import the engine; tests/models/ai_race/test_tortoise.py checks that they agree.
     """
     return 1 + (x[..., None, :] > x[..., :, None]).sum(axis=-1, dtype=np.int16)
 

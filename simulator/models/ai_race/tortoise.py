@@ -7,7 +7,7 @@ package finds it outside the repository. Countries are identified by ISO 3166 al
 The index (Tortoise Media, 2021 methodology) is a weighted sum of seven sub-pillar scores,
 weights 5, 3, 2, 5, 3, 1, 5 out of 24, min–max rescaled across the covered countries so that the
 leader scores 100 and the last 0. :func:`composite_index` reproduces every published 2021 total
-from the sub-pillars within 0.007 points (tests/test_tortoise_index.py).
+from the sub-pillars within 0.007 points (tests/models/ai_race/test_tortoise.py).
 """
 
 from __future__ import annotations
