@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
 class G3simError(Exception):
@@ -22,7 +22,36 @@ class G3simError(Exception):
     exit_code = 1
 
     def __str__(self) -> str:
-        return one_line(super().__str__())
+        return self.message()
+
+    def message(self, flags: Mapping[str, str] | None = None) -> str:
+        """The message on one line, with each :func:`option` spelled by ``flags`` (the command
+        line's flags, ``{"force": "--force"}``) or, without them, as the Python API spells it."""
+        return one_line(render_options(super().__str__(), flags))
+
+
+# A parameter named in a message, spelled by whoever shows the message: the command line as its
+# flag (simulator.cli.options.FLAGS), the Python API as its keyword. Library code never spells
+# a command-line flag itself.
+_OPTION = re.compile("\ue000([a-z_]+)\ue001([^\ue002]*)\ue002")
+
+
+def option(name: str, python: str | None = None) -> str:
+    """Name the parameter ``name`` in a message (``python``: its Python spelling, if not the
+    name itself, e.g. ``"force=True"``)."""
+    return f"\ue000{name}\ue001{name if python is None else python}\ue002"
+
+
+#: Parameters that many messages name.
+FORCE = option("force", "force=True")
+RESUME = option("resume", "resume=True")
+OUTPUT = option("output")
+
+
+def render_options(text: str, flags: Mapping[str, str] | None = None) -> str:
+    """Spell the :func:`option` marks of ``text`` with ``flags``, else in their Python form."""
+    flags = flags or {}
+    return _OPTION.sub(lambda m: flags.get(m.group(1), m.group(2)), text)
 
 
 class ConfigError(G3simError, ValueError):

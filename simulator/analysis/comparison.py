@@ -33,7 +33,7 @@ def pairing(a: xr.Dataset, b: xr.Dataset) -> tuple[bool, str]:
                 f"unpaired: the runs differ in {key} ({a.attrs.get(key)} vs {b.attrs.get(key)})",
             )
     if "focus_rank" not in a or "focus_rank" not in b:
-        return False, "unpaired: a result has no per-draw data (run with --keep-draws)"
+        return False, "unpaired: a result has no per-draw data (runs that keep their draws pair)"
     return True, (
         f"paired: common random numbers (seed {int(a.attrs['seed'])}, "
         f"{int(a.attrs['draws']):,} draws, design {a.attrs['design']})"

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, option
 
 MIN_PRIM_DRAWS = 100
 MIN_POSITIVES = 5
@@ -201,9 +201,11 @@ def _check_settings(n, d, alpha, min_mass, min_coverage, threshold_density) -> N
     if not 0 < min_mass < 1:
         raise AnalysisError(f"min_mass must lie in (0, 1), got {min_mass}")
     if not 0 <= min_coverage <= 1:
-        raise AnalysisError(f"--min-coverage must lie in [0, 1], got {min_coverage}")
+        raise AnalysisError(f"{option('min_coverage')} must lie in [0, 1], got {min_coverage}")
     if threshold_density is not None and not 0 <= threshold_density <= 1:
-        raise AnalysisError(f"--threshold-density must lie in [0, 1], got {threshold_density}")
+        raise AnalysisError(
+            f"{option('threshold_density')} must lie in [0, 1], got {threshold_density}"
+        )
     if n < MIN_PRIM_DRAWS:
         raise AnalysisError(
             f"{n:,} draws are too few for PRIM; it needs ≥ {MIN_PRIM_DRAWS}: run more draws"

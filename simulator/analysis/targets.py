@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import AnalysisError, did_you_mean
+from ..errors import AnalysisError, did_you_mean, option
 from ..scenario import Scenario, apply_overrides, scenario_from_dict
 
 OUTCOMES = ("in_top_k", "score")
@@ -29,14 +29,15 @@ def resolve_target(
         metric = metrics[0]
     elif metric not in metrics:
         raise AnalysisError(
-            f"--metric {metric!r} is not a metric of {where}{did_you_mean(metric, metrics)}; "
+            f"{option('metric')} {metric!r} is not a metric of {where}"
+            f"{did_you_mean(metric, metrics)}; "
             f"use one of {', '.join(metrics)}"
         )
     if year is None:
         year = years[-1]
     elif year not in years:
         raise AnalysisError(
-            f"--year {year} is not a year of {where}"
+            f"{option('year')} {year} is not a year of {where}"
             f"{did_you_mean(str(year), [str(y) for y in years])}; use one of "
             f"{', '.join(map(str, years))}"
         )
@@ -58,7 +59,8 @@ def resolve_factors(available: Sequence[str], requested: Sequence[str] | None, w
         if name not in available:
             shown = ", ".join(available[:10]) + (" ..." if len(available) > 10 else "")
             raise AnalysisError(
-                f"--factor {name!r} is not a factor of {where}{did_you_mean(name, available)}; "
+                f"{option('factor')} {name!r} is not a factor of {where}"
+                f"{did_you_mean(name, available)}; "
                 f"use one of {shown}"
             )
         j = available.index(name)
@@ -125,8 +127,9 @@ def per_draw(
     """Factor values and headline outcomes of every draw kept in a results Dataset."""
     if "draw" not in ds.dims or "factor_value" not in ds or "focus_rank" not in ds:
         raise AnalysisError(
-            f"{source} has no per-draw data (it was run with --no-keep-draws); rerun the "
-            "scenario with --keep-draws (the default up to 1,000,000 draws)"
+            f"{source} has no per-draw data (it was run with "
+            f"{option('no_keep_draws', 'keep_draws=False')}); rerun the scenario with "
+            f"{option('keep_draws', 'keep_draws=True')} (the default up to 1,000,000 draws)"
         )
     names = [str(f) for f in ds["factor"].values]
     which = resolve_factors(names, factors, source)

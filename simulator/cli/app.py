@@ -10,6 +10,7 @@ import click
 from .._version import __version__
 from ..errors import G3simError
 from . import analysis, inspect, plots, run
+from .options import FLAGS
 
 
 class G3Group(click.Group):
@@ -35,7 +36,7 @@ class G3Group(click.Group):
             click.echo(f"g3sim: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except G3simError as exc:
-            click.echo(f"g3sim: error: {exc}", err=True)
+            click.echo(f"g3sim: error: {exc.message(FLAGS)}", err=True)
             sys.exit(exc.exit_code)
         except (KeyboardInterrupt, click.exceptions.Abort):
             click.echo("g3sim: interrupted", err=True)

@@ -98,3 +98,25 @@ def history_option(help_: str):
 
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+
+
+#: How the command line spells the parameters that library messages name
+#: (:func:`simulator.errors.option`); a parameter not listed keeps its Python spelling.
+FLAGS = {
+    "force": "--force",
+    "resume": "--resume",
+    "output": "-o",
+    "draws": "-n",
+    "target_halfwidth": "--target-halfwidth",
+    "target_year": "--target-year",
+    "max_draws": "--max-draws",
+    "workers": "--workers",
+    "scheduler": "--scheduler",
+    "keep_draws": "--keep-draws",
+    "no_keep_draws": "--no-keep-draws",
+    "metric": "--metric",
+    "year": "--year",
+    "factor": "--factor",
+    "min_coverage": "--min-coverage",
+    "threshold_density": "--threshold-density",
+}

@@ -22,6 +22,7 @@ from ..views.calibration import calibration_text
 from ..views.comparison import comparison_csv, comparison_json, comparison_text
 from ..views.run import headline
 from .options import (
+    FLAGS,
     Progress,
     command_line,
     format_option,
@@ -175,7 +176,7 @@ def list_(directory):
             sc = load_scenario(f)
             click.echo(f"{f.name:<{width}}  {sc.description or '(no description)'}")
         except G3simError as exc:
-            click.echo(f"{f.name:<{width}}  INVALID: {exc}")
+            click.echo(f"{f.name:<{width}}  INVALID: {exc.message(FLAGS)}")
 
 
 @click.command()

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
 from multiprocessing import connection as mp_connection
 
-from ..errors import ClusterError, ConfigError, G3simError, WorkerError
+from ..errors import ClusterError, ConfigError, G3simError, WorkerError, option
 from ..scenario import Scenario, scenario_from_dict
 from .block import BlockRunner
 from .state import BlockResult
@@ -66,7 +66,7 @@ def parse_workers(value: str | int | None) -> int:
     except (TypeError, ValueError):
         n = 0
     if n < 1:
-        raise ConfigError(f"--workers {value!r}: expected a whole number ≥ 1 or 'auto'")
+        raise ConfigError(f"{option('workers')} {value!r}: expected a whole number ≥ 1 or 'auto'")
     return n
 
 
@@ -126,7 +126,9 @@ def scheduler_address(value: str | None) -> str | None:
     """``--scheduler`` or, failing that, the ``DASK_SCHEDULER_ADDRESS`` environment variable."""
     value = value or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     if value is not None and "://" not in value:
-        raise ConfigError(f"--scheduler {value!r}: expected an address such as tcp://host:8786")
+        raise ConfigError(
+            f"{option('scheduler')} {value!r}: expected an address such as tcp://host:8786"
+        )
     return value
 
 
@@ -238,7 +240,8 @@ def _connect(address: str, timeout: float):
         return box["client"]
     reason = f"no answer within {timeout:g} s" if error is None else _short_reason(error)
     raise ConfigError(
-        f"--scheduler {address}: cannot reach a Dask scheduler ({reason}); check the address "
+        f"{option('scheduler')} {address}: cannot reach a Dask scheduler ({reason}); check the "
+        "address "
         "and that the scheduler runs"
     )
 
@@ -312,7 +315,7 @@ class _Watch:
         elif now - self.had_workers >= self.timeout:
             raise ClusterError(
                 f"the Dask cluster at {self.address} has had no workers for {self.timeout:g} s; "
-                "start workers (dask worker ADDRESS), or run without --scheduler"
+                f"start workers (dask worker ADDRESS), or run without {option('scheduler')}"
             )
 
 
@@ -379,7 +382,9 @@ def _dask_blocks(
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise ConfigError("--scheduler needs dask.distributed: pip install 'g3sim[dask]'") from None
+        raise ConfigError(
+            f"{option('scheduler')} needs dask.distributed: pip install 'g3sim[dask]'"
+        ) from None
     timeout = cluster_timeout()
     with _quiet_dask_logs():
         client = _connect(address, CONNECT_TIMEOUT)

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .._faults import pause_point
-from ..errors import ConfigError, OutputError, check_encodable, os_failure
+from ..errors import FORCE, OUTPUT, ConfigError, OutputError, check_encodable, os_failure
 from .locking import output_lock, umask
 
 
@@ -40,16 +40,20 @@ def check_writable(path: Path, *, force: bool) -> None:
     """Refuse before a run starts, not after: an existing file or an unwritable folder."""
     check_encodable(path)
     if path.is_dir():
-        raise ConfigError(f"{path} is a directory; name a .nc file with -o, e.g. -o {path}/run.nc")
+        raise ConfigError(
+            f"{path} is a directory; name a .nc file with {OUTPUT}, e.g. {OUTPUT} {path}/run.nc"
+        )
     if path.exists() and not force:
-        raise ConfigError(f"{path} exists; pass --force to replace it, or -o to write elsewhere")
+        raise ConfigError(
+            f"{path} exists; pass {FORCE} to replace it, or {OUTPUT} to write elsewhere"
+        )
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        raise OutputError(f"{parent}: no such directory; create it or choose another -o path")
+        raise OutputError(f"{parent}: no such directory; create it or choose another {OUTPUT} path")
     if not parent.is_dir():
-        raise OutputError(f"{parent} is not a directory; choose another -o path")
+        raise OutputError(f"{parent} is not a directory; choose another {OUTPUT} path")
     if not os.access(parent, os.W_OK):
-        raise OutputError(f"{parent}: not writable; choose another -o path")
+        raise OutputError(f"{parent}: not writable; choose another {OUTPUT} path")
 
 
 def _temp_prefix(path: Path) -> str:

@@ -34,6 +34,8 @@ from ..engine import (
     fold_blocks,
 )
 from ..errors import (
+    FORCE,
+    RESUME,
     ConfigError,
     G3simError,
     Interrupted,
@@ -175,7 +177,7 @@ def _check_same_run(output: Path, meta: dict, scenario: Scenario, stop: StopRule
         raise ConfigError(
             f"{checkpoint_dir(output)} was written by a different scenario, seed or stop rule "
             f"(checkpoint {meta['scenario_sha256'][:12]}, now {scenario.sha256[:12]}); "
-            "rerun with the same file and options, or start over with --force"
+            f"rerun with the same file and options, or start over with {FORCE}"
         )
 
 
@@ -185,14 +187,14 @@ def _take_checkpoint_folder(output: Path, *, resume: bool, force: bool):
     if resume:
         if not (folder / "meta.json").exists():
             raise ConfigError(
-                f"{output}: no checkpoint to resume ({folder} is missing); run without --resume"
+                f"{output}: no checkpoint to resume ({folder} is missing); run without {RESUME}"
             )
         return load_checkpoint(folder)
     if folder.exists():
         if not force:
             raise ConfigError(
-                f"{folder} holds an interrupted run; continue it with --resume, or discard it "
-                "with --force"
+                f"{folder} holds an interrupted run; continue it with {RESUME}, or discard it "
+                f"with {FORCE}"
             )
         shutil.rmtree(folder)
     return None, None
@@ -227,7 +229,7 @@ class _CheckpointedRun:
                 )
         except SpoolDamaged as exc:
             raise ConfigError(
-                f"{self.folder}: the checkpoint is damaged ({exc}); start over with --force"
+                f"{self.folder}: the checkpoint is damaged ({exc}); start over with {FORCE}"
             ) from None
         except OSError as exc:
             raise os_failure(self.folder, exc, doing="prepare the checkpoint") from None
@@ -296,7 +298,7 @@ class _CheckpointedRun:
             where = f"checkpoint saved in {self.folder} after {done:,} of {total:,} draws"
         except (OSError, G3simError):
             where = f"the last checkpoint in {self.folder} is intact"
-        return f"{where}; resume with: {self.resume_hint} --resume"
+        return f"{where}; resume with: {self.resume_hint} {RESUME}"
 
     def write(self, command: str):
         """Verify the spool, write the results file, and only then remove the checkpoint."""
@@ -310,7 +312,7 @@ class _CheckpointedRun:
             except SpoolDamaged as exc:
                 raise OutputError(
                     f"{self.folder}: the per-draw spool is damaged ({exc}); its draws cannot be "
-                    "recovered: start over with --force"
+                    f"recovered: start over with {FORCE}"
                 ) from None
             for name, (dims, attrs) in per_draw_specs(self.scenario).items():
                 if name in sink.vars:  # it holds exactly the folded draws

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._faults import pause_point
 from ..engine import Accumulator, ReducerState
-from ..errors import ConfigError, SpoolDamaged
+from ..errors import FORCE, ConfigError, SpoolDamaged
 from ..results.files import fsync_dir, write_atomic
 from ..results.kinds import CHECKPOINT
 
@@ -270,7 +270,7 @@ def _well_formed(meta, state: Mapping[str, np.ndarray]) -> bool:
 
 def load_checkpoint(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
     def damaged(why: str) -> ConfigError:
-        return ConfigError(f"{folder}: the checkpoint is damaged ({why}); start over with --force")
+        return ConfigError(f"{folder}: the checkpoint is damaged ({why}); start over with {FORCE}")
 
     try:
         meta = json.loads((folder / "meta.json").read_text())
@@ -281,7 +281,7 @@ def load_checkpoint(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
     if meta.get("version") not in (None, CHECKPOINT_VERSION):
         raise ConfigError(
             f"{folder}: checkpoint format {meta.get('version')} is not "
-            f"{CHECKPOINT_VERSION} (written by another g3sim version); start over with --force"
+            f"{CHECKPOINT_VERSION} (written by another g3sim version); start over with {FORCE}"
         )
     state_file = meta.get("state_file")
     if not isinstance(state_file, str) or not _STATE_FILE.fullmatch(state_file):
@@ -295,6 +295,6 @@ def load_checkpoint(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
         raise damaged("fields missing or of the wrong type")
     if int(state["draws_done"][0]) != meta["draws_done"]:
         raise ConfigError(
-            f"{folder}: checkpoint state and metadata disagree; start over with --force"
+            f"{folder}: checkpoint state and metadata disagree; start over with {FORCE}"
         )
     return meta, state

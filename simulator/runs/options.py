@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..engine import StopRule
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from ..scenario import Scenario, scenario_from_dict
 
 DEFAULT_MAX_DRAWS = 10_000_000  # the cap of a run with a target half-width
@@ -68,7 +68,7 @@ class StopTarget:
     def __post_init__(self) -> None:
         if not 0 < self.halfwidth <= 0.5:
             raise ConfigError(
-                f"--target-halfwidth {self.halfwidth:g}: must be in (0, 0.5], e.g. 0.005"
+                f"{option('target_halfwidth')} {self.halfwidth:g}: must be in (0, 0.5], e.g. 0.005"
             )
 
     def rule(self, scenario: Scenario) -> tuple[StopRule, int]:
@@ -76,7 +76,7 @@ class StopTarget:
         year = self.year if self.year is not None else scenario.years[-1]
         if year not in scenario.years:
             raise ConfigError(
-                f"--target-year {year} is not a year of the scenario "
+                f"{option('target_year')} {year} is not a year of the scenario "
                 f"({', '.join(map(str, scenario.years))})"
             )
         draws = DEFAULT_MAX_DRAWS if self.max_draws is None else self.max_draws
@@ -89,10 +89,11 @@ def stop_target(
     """The :class:`StopTarget` of the three flat settings (None: a fixed number of draws)."""
     if target_halfwidth is None:
         if max_draws is not None or target_year is not None:
-            given = "--max-draws" if max_draws is not None else "--target-year"
+            given = option("max_draws" if max_draws is not None else "target_year")
             raise ConfigError(
-                f"{given} works with --target-halfwidth; add e.g. --target-halfwidth 0.005, "
-                "or use -n for a fixed number of draws"
+                f"{given} works with {option('target_halfwidth')}; add e.g. "
+                f"{option('target_halfwidth')} 0.005, or use {option('draws')} for a fixed number "
+                "of draws"
             )
         return None
     return StopTarget(target_halfwidth, max_draws, target_year)

@@ -19,7 +19,7 @@ def test_save_open_round_trip_is_identical(ds, tmp_path):
 def test_save_refuses_to_overwrite_without_force(ds, tmp_path):
     path = save(ds, tmp_path / "r.nc")
     before = path.read_bytes()
-    with pytest.raises(ConfigError, match="--force"):
+    with pytest.raises(ConfigError, match="force=True"):  # the CLI says --force
         save(ds, path)
     assert path.read_bytes() == before
     save(ds, path, force=True)

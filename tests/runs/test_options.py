@@ -16,7 +16,7 @@ def test_run_options_map_the_flat_keywords():
     opts = run_options(None, {"draws": 10, "target_halfwidth": 0.01, "max_draws": 500})
     assert opts.draws == 10 and opts.stop == StopTarget(0.01, 500, None)
     assert run_options(RunOptions(seed=1), {}) == RunOptions(seed=1)
-    with pytest.raises(ConfigError, match="--max-draws works with --target-halfwidth"):
+    with pytest.raises(ConfigError, match="max_draws works with target_halfwidth"):
         run_options(None, {"max_draws": 500})
     with pytest.raises(ConfigError, match=r"must be in \(0, 0.5\]"):
         StopTarget(0.7)
