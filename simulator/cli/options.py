@@ -119,4 +119,7 @@ FLAGS = {
     "factor": "--factor",
     "min_coverage": "--min-coverage",
     "threshold_density": "--threshold-density",
+    "kind": "--kind",
+    "country": "--country",
+    "top": "--top",
 }

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import xarray as xr
 from matplotlib.figure import Figure
 
-from ..errors import ConfigError, G3simError, ResultsError, did_you_mean
+from ..errors import ConfigError, G3simError, ResultsError, did_you_mean, option
 from ..results.kinds import ANALYSES
 from . import analysis_kinds, run_kinds
 from .kinds import PlotKind, PlotOptions
@@ -74,7 +74,7 @@ def plot(
         raise ResultsError(f"{source} {lacks}")
     if spec.draw is None:
         raise G3simError(
-            f"--kind {kind}: drawing {source} is not implemented in this g3sim yet; see "
+            f"{option('kind')} {kind}: drawing {source} is not implemented in this g3sim yet; see "
             "docs/plots.md"
         )
     return spec.draw(ds, _options(ds, metric=metric, country=country, top=top, source=source))
@@ -114,20 +114,21 @@ def _options(
         for m in metrics:
             if m not in metrics_in and "metric" not in ds.coords:
                 raise ConfigError(
-                    f"--metric {m!r}: {source} is a sensitivity of {', '.join(metrics_in)} "
-                    f"only; run `g3sim sensitivity SCENARIO --metric {m}` for {m}"
+                    f"{option('metric')} {m!r}: {source} is a sensitivity of "
+                    f"{', '.join(metrics_in)} only; run `g3sim sensitivity SCENARIO --metric {m}` "
+                    f"for {m}"
                 )
             if m not in metrics_in:
                 raise ConfigError(
-                    f"--metric {m!r} is not in {source}{did_you_mean(m, metrics_in)}; its "
-                    f"metrics are {', '.join(metrics_in)}"
+                    f"{option('metric')} {m!r} is not in {source}"
+                    f"{did_you_mean(m, metrics_in)}; its metrics are {', '.join(metrics_in)}"
                 )
     countries = [str(c) for c in ds["country"].values] if "country" in ds.coords else []
     analysis = ds.attrs.get("analysis")
     focus = str(ds.attrs.get("focus", ds.attrs.get("focus_a", "")))
     if country and analysis in ANALYSES and country != focus:
         raise ConfigError(
-            f"--country {country!r}: {source} is a {analysis} result about {focus} only; "
+            f"{option('country')} {country!r}: {source} is a {analysis} result about {focus} only; "
             + (
                 f"run `g3sim sensitivity SCENARIO --set scenario.focus={country}` for {country}"
                 if analysis == "sensitivity"
@@ -137,9 +138,9 @@ def _options(
     country = country or focus
     if countries and country not in countries:
         raise ConfigError(
-            f"--country {country!r} is not in {source}{did_you_mean(country, countries)}; use "
-            "an ISO alpha-3 code of the results' countries"
+            f"{option('country')} {country!r} is not in {source}"
+            f"{did_you_mean(country, countries)}; use an ISO alpha-3 code of the results' countries"
         )
     if top is not None and top < 1:
-        raise ConfigError(f"--top {top}: must be at least 1, e.g. --top 8")
+        raise ConfigError(f"{option('top')} {top}: must be at least 1, e.g. {option('top')} 8")
     return PlotOptions(metrics=metrics, country=country, top=top)

@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from .kinds import RACE_TOP, KindRegistry, PlotOptions, needs_run, needs_trace
 from .style import (
     FOCUS,
@@ -289,8 +289,9 @@ def convergence(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     focus = opt_focus(ds)
     if opt.country != focus:
         raise ConfigError(
-            f"--country {opt.country!r}: the convergence trace follows the focus {focus} only; "
-            f"drop --country, or run with --set scenario.focus={opt.country}"
+            f"{option('country')} {opt.country!r}: the convergence trace follows the focus "
+            f"{focus} only; drop {option('country')}, or run with --set "
+            f"scenario.focus={opt.country}"
         )
     k = int(ds.attrs["top_k"])
     year = ds.attrs.get("trace_year", int(ds["year"].values[-1]))
