@@ -1,6 +1,6 @@
 # make run   — create .venv, install g3sim, run the baseline scenario and print the headline
 # make test  — create .venv, install g3sim with test extras, run ruff, the import layers and the whole test suite
-# make test-fast — the same checks on the tests not marked slow (under a minute)
+# make test-fast — the same checks on the tests not marked slow, on every core (about 30 s)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -21,7 +21,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 test-fast: lint
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
