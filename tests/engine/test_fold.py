@@ -12,7 +12,12 @@ from simulator.engine import Accumulator, BlockRunner, n_blocks
 from simulator.models.gaussian_race import exact_rank_distribution
 from simulator.results import build_dataset
 from simulator.runs import resolve
-from tests.helpers.scenarios import FIVE, gaussian_scenario, strip_timing
+from tests.helpers.scenarios import (
+    FIVE,
+    five_with_factors,
+    gaussian_scenario,
+    strip_timing,
+)
 
 EXACT = exact_rank_distribution([m for m, _ in FIVE.values()], [s for _, s in FIVE.values()], 4)
 P3 = EXACT[:3].sum()
@@ -70,17 +75,7 @@ def test_every_run_records_a_trace():
     )
 
 
-FACTORS = {
-    "alpha": {"dist": "normal", "mean": 0, "sd": 1},
-    "beta_f": {"dist": "pert", "low": 0, "mode": 0.3, "high": 1},
-    "gamma": {"dist": "lognormal", "p5": 1, "p95": 10},
-}
-
-
-def _scenario(**kw):
-    kw.setdefault("factors", dict(FACTORS))
-    kw.setdefault("block_size", 1000)
-    return gaussian_scenario(FIVE, **kw)
+_scenario = five_with_factors
 
 
 @pytest.mark.parametrize("order", ["reversed", "shuffled"])

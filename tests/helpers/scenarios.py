@@ -55,3 +55,18 @@ def strip_timing(ds):
     for a in TIMING_ATTRS:
         ds.attrs.pop(a, None)
     return ds
+
+
+#: Three factors of different families, for tests of the randomness contract.
+FACTORS = {
+    "alpha": {"dist": "normal", "mean": 0, "sd": 1},
+    "beta_f": {"dist": "pert", "low": 0, "mode": 0.3, "high": 1},
+    "gamma": {"dist": "lognormal", "p5": 1, "p95": 10},
+}
+
+
+def five_with_factors(**kw):
+    """The FIVE race with :data:`FACTORS` and blocks of 1,000 draws (overridable)."""
+    kw.setdefault("factors", dict(FACTORS))
+    kw.setdefault("block_size", 1000)
+    return gaussian_scenario(FIVE, **kw)

@@ -11,23 +11,15 @@ from simulator.results import open_results
 from simulator.runs import checkpoint_dir, resolve
 from simulator.scenario import load_scenario, scenario_from_dict
 from tests.helpers.scenarios import (
+    FACTORS,
     FIVE,
+    five_with_factors,
     gaussian_dict,
     gaussian_scenario,
     strip_timing,
 )
 
-FACTORS = {
-    "alpha": {"dist": "normal", "mean": 0, "sd": 1},
-    "beta_f": {"dist": "pert", "low": 0, "mode": 0.3, "high": 1},
-    "gamma": {"dist": "lognormal", "p5": 1, "p95": 10},
-}
-
-
-def _scenario(**kw):
-    kw.setdefault("factors", dict(FACTORS))
-    kw.setdefault("block_size", 1000)
-    return gaussian_scenario(FIVE, **kw)
+_scenario = five_with_factors
 
 
 def test_same_seed_gives_identical_dataset():
