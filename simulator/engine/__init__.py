@@ -17,6 +17,7 @@ from .fold import (
     MemorySink,
     ProgressFn,
     StopRule,
+    deferred_signals,
     fold_blocks,
 )
 from .ranks import PAIRWISE_MAX_COUNTRIES, focus_ranks, rank_counts, ranks_min
@@ -37,6 +38,7 @@ __all__ = [
     "StopRule",
     "WeightedSums",
     "block_length",
+    "deferred_signals",
     "focus_ranks",
     "fold_blocks",
     "n_blocks",

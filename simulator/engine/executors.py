@@ -493,6 +493,14 @@ def _worker_main(conn, toml_text: str | None, source: str, parent_pid: int) -> N
                 conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
+def _send(conn, block: int, proc) -> None:
+    """Send a block number to a worker; a worker that died meanwhile is a WorkerError."""
+    try:
+        conn.send(block)
+    except OSError:  # BrokenPipeError: it died after sending its last result
+        raise WorkerError(f"a worker process died ({_how_it_ended(proc)})") from None
+
+
 def _how_it_ended(proc) -> str:
     """``"killed by SIGKILL"`` or ``"exit code 3"`` for a worker whose pipe just closed."""
     proc.join(timeout=5)  # its pipe closes a moment before it can be reaped
@@ -548,7 +556,7 @@ def _local_blocks(
             for _ in range(2):
                 b = next(todo, None)
                 if b is not None:
-                    conns[w].send(b)
+                    _send(conns[w], b, procs[w])
                     busy[w] += 1
         while any(busy.values()):
             ready = mp_connection.wait([conns[w] for w in busy if busy[w]])
@@ -565,7 +573,7 @@ def _local_blocks(
                     raise payload
                 nxt = next(todo, None)
                 if nxt is not None:
-                    conn.send(nxt)
+                    _send(conn, nxt, procs[w])
                     busy[w] += 1
                 yield payload
         finished = True

@@ -8,7 +8,9 @@ A finished fold is a :class:`FoldedRun`, the one input of the results dataset.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -243,6 +245,26 @@ def _estimate(hits: np.ndarray, wsum: np.ndarray, wsq: np.ndarray) -> tuple[np.n
 ProgressFn = Callable[[int, int], None]
 
 
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back until the ``with`` block is done (main thread only).
+
+    Folding a block changes the accumulator in several steps (spool rows, a dozen sums, the
+    counters, the trace, the stop flag); a checkpoint reads all of them. A signal handled in
+    between (Ctrl-C's KeyboardInterrupt, SIGTERM's Interrupted) would leave a half-folded state
+    that a checkpoint then saves as if it were whole. Blocked, the signal stays pending and is
+    handled as soon as the block ends, at a consistent point.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def fold_blocks(
     acc: Accumulator,
     *,
@@ -267,7 +289,8 @@ def fold_blocks(
     )
     with contextlib.closing(blocks):
         for res in blocks:
-            acc.add(res)
+            with deferred_signals():  # a fold is all or nothing: see deferred_signals
+                acc.add(res)
             if progress is not None:
                 progress(acc.draws_done, sc.draws)
             if acc.stopped:

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import glob
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -66,9 +67,13 @@ def remove_stale_temps(path: Path) -> None:
     Call with the output's lock held (:func:`simulator.results.locking.output_lock`): then no live
     process is writing them.
     """
+    # Exactly mkstemp's names for this output: ".x.nc.<8 random characters>.tmp", so that the
+    # temporaries of another output ("x.nc.old", with its own lock) are left alone.
+    ours = re.compile(re.escape(_temp_prefix(path)) + r"[a-z0-9_]{8}\.tmp")
     for tmp in path.parent.glob(f"{glob.escape(_temp_prefix(path))}*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if ours.fullmatch(tmp.name):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 class RowSource(Protocol):
@@ -139,9 +144,26 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)  # the rename itself is durable
+    except (OSError, RuntimeError) as exc:
+        if _misreported_full_disk(exc, path.parent):  # checked before the temporary goes
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from exc
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _misreported_full_disk(exc: Exception, folder: Path) -> bool:
+    """Whether ``exc`` is a full disk that the NetCDF/HDF5 library reported as something else
+    ("HDF error", EACCES, EIO): the failure is of that kind and the disk is (nearly) full."""
+    if isinstance(exc, OSError) and exc.errno not in (errno.EACCES, errno.EPERM, errno.EIO):
+        return False
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 4 * 2**20
 
 
 def fsync_dir(folder: Path) -> None:
@@ -154,17 +176,10 @@ def fsync_dir(folder: Path) -> None:
 
 
 def _write_failure(path: Path, exc: Exception) -> Exception:
-    """The one-line error for a failed results write: a full disk is named as such."""
-    try:
-        st = os.statvfs(path.parent)
-        full = st.f_bavail * st.f_frsize < 4 * 2**20
-    except OSError:
-        full = False
-    if full:
-        exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    """The one-line error for a failed results write (an OSError); anything else is a bug."""
     if isinstance(exc, OSError):
         return os_failure(path, exc, doing="write results")
-    return exc  # not a file-system failure: a bug, reported as such
+    return exc  # not a file-system failure: reported as an internal error
 
 
 def _append_per_draw(tmp: Path, per_draw: PerDraw) -> None:

@@ -31,6 +31,7 @@ from ..engine import (
     FoldedRun,
     ProgressFn,
     StopRule,
+    deferred_signals,
     fold_blocks,
 )
 from ..errors import (
@@ -156,7 +157,7 @@ def run_to_file(
     files = replace(files if files is not None else FileOptions(), **file_fields)
     prepared = prepare(scenario, options)
     check_writable(output, force=True)  # the folder exists and is writable: the lock goes there
-    with output_lock(output, command=options.command):
+    with output_lock(output, command=options.command), _signals_as_exceptions():
         remove_stale_temps(output)
         meta, state = _take_checkpoint_folder(output, resume=files.resume, force=files.force)
         seed = None
@@ -182,21 +183,30 @@ def _check_same_run(output: Path, meta: dict, scenario: Scenario, stop: StopRule
 
 
 def _take_checkpoint_folder(output: Path, *, resume: bool, force: bool):
-    """The checkpoint to resume from (meta, state), or (None, None) after clearing the way."""
+    """The checkpoint to resume from (meta, state), or (None, None) after clearing the way.
+
+    A folder without ``meta.json`` (a run killed before its first checkpoint committed) holds
+    nothing to resume; with the output's lock held, it is removed.
+    """
     folder = checkpoint_dir(output)
+    committed = (folder / "meta.json").exists()
     if resume:
-        if not (folder / "meta.json").exists():
+        if not committed:
+            missing = folder / "meta.json" if folder.exists() else folder
             raise ConfigError(
-                f"{output}: no checkpoint to resume ({folder} is missing); run without {RESUME}"
+                f"{output}: no checkpoint to resume ({missing} is missing); run without {RESUME}"
             )
         return load_checkpoint(folder)
+    if committed and not force:
+        raise ConfigError(
+            f"{folder} holds an interrupted run; continue it with {RESUME}, or discard it "
+            f"with {FORCE}"
+        )
     if folder.exists():
-        if not force:
-            raise ConfigError(
-                f"{folder} holds an interrupted run; continue it with {RESUME}, or discard it "
-                f"with {FORCE}"
-            )
-        shutil.rmtree(folder)
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            raise os_failure(folder, exc, doing="remove the old checkpoint") from None
     return None, None
 
 
@@ -254,7 +264,8 @@ class _CheckpointedRun:
         return self.elapsed_before + time.perf_counter() - self.t0
 
     def checkpoint(self) -> None:
-        save_checkpoint(self.folder, self.acc, dict(self.meta_base, elapsed_s=self.elapsed()))
+        with deferred_signals():  # a checkpoint is whole or not taken
+            save_checkpoint(self.folder, self.acc, dict(self.meta_base, elapsed_s=self.elapsed()))
 
     def fold(self, options: RunOptions, *, progress, every_s: float) -> None:
         last = time.monotonic()
@@ -267,10 +278,9 @@ class _CheckpointedRun:
                 last = time.monotonic()
 
         try:
-            with _signals_as_exceptions():
-                self.folded = execute(
-                    self.acc, options, progress=progress, after_block=checkpoint_now_and_then
-                )
+            self.folded = execute(
+                self.acc, options, progress=progress, after_block=checkpoint_now_and_then
+            )
         except (KeyboardInterrupt, Interrupted) as exc:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # checkpoint undisturbed
             try:
@@ -302,6 +312,18 @@ class _CheckpointedRun:
 
     def write(self, command: str):
         """Verify the spool, write the results file, and only then remove the checkpoint."""
+        try:
+            return self._write(command)
+        except (KeyboardInterrupt, Interrupted) as exc:  # the checkpoint holds every draw
+            code = exc.exit_code if isinstance(exc, Interrupted) else 130
+            what = str(exc) if isinstance(exc, Interrupted) else "interrupted (SIGINT)"
+            raise Interrupted(
+                f"{what} while writing {self.output}; the checkpoint in {self.folder} holds "
+                f"every draw; resume with: {self.resume_hint} {RESUME}",
+                code,
+            ) from None
+
+    def _write(self, command: str):
         ds = build_dataset(self.folded, elapsed_s=self.elapsed(), command=command)
         per_draw = {}
         sink = self.acc.sink
