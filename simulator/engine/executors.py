@@ -93,12 +93,16 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _init_worker(toml_text: str | None, source: str, parent_pid: int) -> None:
     global _WORKER_RUNNER
     _die_with_parent(parent_pid)
     # Ctrl-C goes to the whole process group: only the parent handles it (and checkpoints).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held back by _start_workers
     one_blas_thread()  # for the worker's whole life
     if toml_text is None:  # forked: the parent's runner, already built (and its kernels loaded)
         _WORKER_RUNNER = _FORK_RUNNER
@@ -518,13 +522,19 @@ def _how_it_ended(proc) -> str:
 def _start_workers(ctx, workers: int, args: tuple) -> tuple[list, list]:
     """Start ``workers`` local worker processes; their processes and the parent's pipe ends."""
     procs, conns = [], []
-    for _ in range(workers):
-        parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child_end, *args), daemon=True)
-        proc.start()
-        child_end.close()
-        procs.append(proc)
-        conns.append(parent_end)
+    # A Ctrl-C while a worker starts would reach it (the whole process group) before it ignores
+    # SIGINT, and print its traceback: the signals wait until the worker has set its handlers.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        for _ in range(workers):
+            parent_end, child_end = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(child_end, *args), daemon=True)
+            proc.start()
+            child_end.close()
+            procs.append(proc)
+            conns.append(parent_end)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return procs, conns
 
 
