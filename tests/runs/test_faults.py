@@ -449,3 +449,22 @@ def test_sigterm_while_writing_the_results_is_one_line_and_resume_is_identical(
     code, _, err = run([scen, "-q", "-o", out, "--resume"], tmp_path)
     assert code == 0, err
     assert_clean_and_identical(out, ref)
+
+
+def test_sigkill_then_resume_of_a_run_with_a_stop_rule_is_identical(race, tmp_path):
+    """A run that stops at its target half-width: killed mid-way, resumed, it stops at the same
+    block with the same file (the stop rule and the spool agree on the draws folded)."""
+    scen, _ = race
+    rule = ["--target-halfwidth", "0.01", "--max-draws", str(DRAWS), "--checkpoint-every", "0"]
+    code, _, err = run([scen, "-q", "-o", tmp_path / "ref.nc", *rule], tmp_path)
+    assert code == 0, err
+    ref = strip_timing(open_results(tmp_path / "ref.nc"))
+    assert ref.attrs["stop_reason"].startswith("target half-width")  # it did stop early
+    assert int(ref.attrs["draws"]) < DRAWS
+    out = tmp_path / "r.nc"
+    victim = Run([scen, "-q", "-o", out, *rule], tmp_path, pause="block-folded:3")
+    victim.wait_paused()
+    victim.kill()
+    code, _, err = run([scen, "-q", "-o", out, *rule, "--resume"], tmp_path)
+    assert code == 0, err
+    assert_clean_and_identical(out, ref)
