@@ -26,11 +26,11 @@ import numpy as np
 
 from simulator import run
 from simulator.engine import n_blocks
-from simulator.runs import resolve
+from simulator.runs import resolve_scenario
 from simulator.sampling import Streams
 from simulator.scenario import load_scenario, scenario_from_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve_scenario().parents[1]
 
 
 def gaussian_race(n_countries: int, draws: int) -> dict:
@@ -70,7 +70,7 @@ def best_of(fn, repeat: int) -> float:
 
 
 def bench_gaussian(n_countries: int, draws: int, repeat: int) -> dict:
-    sc = resolve(scenario_from_dict(gaussian_race(n_countries, draws)))
+    sc = resolve_scenario(scenario_from_dict(gaussian_race(n_countries, draws)))
 
     def rng_only():
         for b in range(n_blocks(sc)):
@@ -98,7 +98,7 @@ def bench_gaussian(n_countries: int, draws: int, repeat: int) -> dict:
 
 def bench_workers(path: Path, draws: int | None, repeat: int) -> dict:
     """1 and 2 local workers, alternated so that both see the same machine conditions."""
-    sc = resolve(load_scenario(path), draws=draws, seed=1, keep_draws=False)
+    sc = resolve_scenario(load_scenario(path), draws=draws, seed=1, keep_draws=False)
     out = {"scenario": str(path.relative_to(ROOT)), "draws": sc.draws}
     run(sc)  # loads the kernels and fills the model's tables: not timed
     best = {1: float("inf"), 2: float("inf")}

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 import xarray as xr
 
-from ..runs import resolve, run
+from ..runs import resolve_scenario, run
 from ..scenario import Scenario
 from .comparison import compare_results
 
@@ -36,8 +36,8 @@ def compare_scenarios(
     progress
         Called once per run for a context manager yielding that run's progress callback.
     """
-    sa = resolve(a, draws=draws, seed=seed, keep_draws=True)
-    sb = resolve(b, draws=sa.draws, seed=sa.seed, keep_draws=True)
+    sa = resolve_scenario(a, draws=draws, seed=seed, keep_draws=True)
+    sb = resolve_scenario(b, draws=sa.draws, seed=sa.seed, keep_draws=True)
     runs = []
     for sc in (sa, sb):
         with progress() if progress is not None else nullcontext() as report:

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, did_you_mean
-from ..errors import HistoryError as HistoryError  # re-exported: its old home
 from ..scenario import MAX_YEAR, MIN_YEAR
 from ..scenario.distributions import finite_number
 from .ranks import focus_ranks

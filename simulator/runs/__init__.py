@@ -13,7 +13,6 @@ from .options import (
     RunOptions,
     StopTarget,
     fresh_seed,
-    resolve,
     resolve_scenario,
     without_history,
 )
@@ -30,7 +29,6 @@ __all__ = [
     "execute",
     "fresh_seed",
     "prepare",
-    "resolve",
     "resolve_scenario",
     "run",
     "run_to_file",

@@ -42,9 +42,6 @@ def resolve_scenario(
     return scenario.with_updates(**updates) if updates else scenario
 
 
-resolve = resolve_scenario  # its name before issue 13 (simulator.engine.resolve)
-
-
 def without_history(scenario: Scenario) -> Scenario:
     """The scenario with its ``[[observations]]`` removed (``--no-history``)."""
     if not scenario.observations:

@@ -11,7 +11,7 @@ from simulator.engine import (
     ModelError,
     block,
 )
-from simulator.runs import resolve
+from simulator.runs import resolve_scenario
 from simulator.scenario import scenario_from_dict
 from tests.helpers.scenarios import gaussian_dict
 from tests.helpers.toy_models import Poisoned, linear_dict, register_model
@@ -29,7 +29,7 @@ def test_a_non_finite_score_stops_the_run_with_a_clear_error(poisoned, monkeypat
     monkeypatch.setattr(poisoned, "poison", bad)
     d = linear_dict(draws=3 * 1000, block_size=1000)
     d["observations"] = [{"country": "CHN", "year": 2029, "rank_range": [1, 3]}]
-    sc = resolve(scenario_from_dict(d))
+    sc = resolve_scenario(scenario_from_dict(d))
     with pytest.raises(ModelError, match="non-finite score values in block 1"):
         run(sc, history=history)
 
@@ -39,7 +39,9 @@ def test_huge_finite_scores_are_not_mistaken_for_non_finite_ones(poisoned, monke
     and goes on (real models refuse such scales at validation, see
     tests/properties/test_robustness.py)."""
     monkeypatch.setattr(poisoned, "poison", 1e200)
-    runner = BlockRunner(resolve(scenario_from_dict(linear_dict(draws=3000, block_size=1000))))
+    runner = BlockRunner(
+        resolve_scenario(scenario_from_dict(linear_dict(draws=3000, block_size=1000)))
+    )
     res = runner(1)
     assert res.sums.rank_count.sum() == 1000 * 2 * 4  # draws × years × countries
 
@@ -50,7 +52,7 @@ def test_engine_counts_are_the_same_by_kernel_or_by_sorting(monkeypatch, history
     countries = {f"C{i:02d}": (m, s) for i, (m, s) in enumerate(rng.uniform(1, 10, (30, 2)))}
     d = gaussian_dict(countries, focus="C00", draws=5000, block_size=2000)
     d["observations"] = [{"country": "C01", "year": 2030, "rank_range": [1, 15]}]
-    sc = resolve(scenario_from_dict(d))
+    sc = resolve_scenario(scenario_from_dict(d))
     by_kernel = run(sc, history=history)
     monkeypatch.setattr(block, "PAIRWISE_MAX_COUNTRIES", 0)
     by_sorting = run(sc, history=history)

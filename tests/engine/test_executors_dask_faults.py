@@ -275,7 +275,7 @@ def test_blocks_slower_than_the_cluster_timeout_are_not_a_lost_cluster(monkeypat
 def test_a_model_error_on_a_worker_stays_a_model_error(monkeypatch):
     """The block's own error is not mistaken for a lost cluster (workers in this process, so
     that the poisoned toy model registered here is the one they run)."""
-    from simulator.runs import resolve
+    from simulator.runs import resolve_scenario
     from simulator.scenario import scenario_from_dict
     from tests.helpers.toy_models import Poisoned, linear_dict, register_model
 
@@ -283,7 +283,7 @@ def test_a_model_error_on_a_worker_stays_a_model_error(monkeypatch):
     monkeypatch.setattr(Poisoned, "poison", float("nan"))
     d = linear_dict(draws=3 * 1000, block_size=1000)
     d["observations"] = [{"country": "CHN", "year": 2029, "rank_range": [1, 3]}]
-    sc = resolve(scenario_from_dict(d))
+    sc = resolve_scenario(scenario_from_dict(d))
     with (
         distributed.LocalCluster(
             n_workers=1,

@@ -11,7 +11,7 @@ from simulator import run
 from simulator.engine import Accumulator, BlockRunner, n_blocks
 from simulator.models.gaussian_race import exact_rank_distribution
 from simulator.results import build_dataset
-from simulator.runs import resolve
+from simulator.runs import resolve_scenario
 from tests.helpers.scenarios import (
     FIVE,
     five_with_factors,
@@ -81,7 +81,7 @@ _scenario = five_with_factors
 @pytest.mark.parametrize("order", ["reversed", "shuffled"])
 def test_block_completion_order_does_not_change_results(order):
     """Workers finish blocks in any order; the accumulator must not care (bit for bit)."""
-    sc = resolve(_scenario(draws=7_300, seed=9))
+    sc = resolve_scenario(_scenario(draws=7_300, seed=9))
     runner = BlockRunner(sc)
     blocks = list(range(n_blocks(sc)))
     ref = Accumulator(runner)

@@ -8,7 +8,7 @@ import xarray as xr
 
 from simulator import run, run_to_file
 from simulator.results import open_results
-from simulator.runs import checkpoint_dir, resolve
+from simulator.runs import checkpoint_dir, resolve_scenario
 from simulator.scenario import load_scenario, scenario_from_dict
 from tests.helpers.scenarios import (
     FACTORS,
@@ -66,7 +66,7 @@ def test_no_seed_draws_fresh_entropy_and_records_it():
     del raw["scenario"]["seed"]
     unseeded = scenario_from_dict(raw)
     assert unseeded.seed is None
-    r1, r2 = resolve(unseeded), resolve(unseeded)
+    r1, r2 = resolve_scenario(unseeded), resolve_scenario(unseeded)
     assert r1.seed is not None and r2.seed is not None and r1.seed != r2.seed
     ds = run(r1)
     assert int(ds.attrs["seed"]) == r1.seed
