@@ -30,7 +30,7 @@ from simulator.runs import resolve_scenario
 from simulator.sampling import Streams
 from simulator.scenario import load_scenario, scenario_from_dict
 
-ROOT = Path(__file__).resolve_scenario().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def gaussian_race(n_countries: int, draws: int) -> dict:
