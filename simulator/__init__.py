@@ -29,6 +29,7 @@ _API = {
     "sobol_sensitivity": "simulator.analysis.sensitivity_study",
     "rank_sensitivity_of_result": "simulator.analysis.sensitivity_study",
     "discover": "simulator.analysis.discovery_study",
+    "backtest": "simulator.analysis.backtest",
 }
 
 __all__ = ["__version__", *_API]

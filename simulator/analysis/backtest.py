@@ -10,10 +10,10 @@ same history:
 
 - **persistence**: the last published rank plus a rank change drawn from the empirical
   distribution of the changes between consecutive earlier editions (each change scaled by
-  ``√(years ahead / years between the editions)``), smoothed by a Gaussian kernel of
-  :data:`BANDWIDTH` places;
-- **trend**: the same kernel, re-centred (its mean change removed) on the least-squares line
-  through the country's published ranks up to the origin (flat with one published rank).
+  ``√(years ahead / years between the editions)``, and symmetrised: ``±Δ``), smoothed by a
+  Gaussian kernel of :data:`BANDWIDTH` places;
+- **trend**: the same kernel, centred on the least-squares line through the country's
+  published ranks up to the origin (flat with one published rank).
 
 Scores (lower is better), for a forecast ``p`` over ranks ``1..R`` and the published rank ``o``:
 the ranked probability score ``RPS = Σ_k (F(k) − 1[o ≤ k])²`` (not divided by ``R − 1``: a point
@@ -205,8 +205,9 @@ def _last(history: Mapping[int, Mapping[str, int]], country: str) -> tuple[int, 
 
 
 def rank_changes(history: Mapping[int, Mapping[str, int]]) -> np.ndarray:
-    """Per-year-scaled rank changes ``Δ / √gap`` between consecutive published editions, over
-    the countries listed in both."""
+    """Per-year-scaled rank changes ``±Δ / √gap`` between consecutive published editions, over
+    the countries listed in both, symmetrised: a country on a later edition's top list got there
+    by rising, so the raw changes lean upwards; persistence is centred on the last rank."""
     eds = sorted(history)
     out = [
         (history[e2][c] - history[e1][c]) / np.sqrt(e2 - e1)
@@ -214,7 +215,8 @@ def rank_changes(history: Mapping[int, Mapping[str, int]]) -> np.ndarray:
         for c in history[e2]
         if c in history[e1]
     ]
-    return np.array(out, dtype=float) if out else np.zeros(1)
+    d = np.array(out, dtype=float) if out else np.zeros(1)
+    return np.concatenate([d, -d])
 
 
 def _kernel_pmf(centre: float, deltas: np.ndarray, n_ranks: int) -> np.ndarray:
@@ -243,7 +245,7 @@ def trend_pmf(
     history: Mapping[int, Mapping[str, int]], country: str, target: int, n_ranks: int
 ) -> np.ndarray:
     """A linear rank trend: the least-squares line through the country's published ranks,
-    with the persistence kernel's changes (mean removed) around it."""
+    with the persistence kernel's (symmetric) changes around it."""
     pts = [(e, h[country]) for e, h in sorted(history.items()) if country in h]
     edition, rank = pts[-1]
     if len(pts) >= 2:
@@ -252,8 +254,7 @@ def trend_pmf(
         centre = intercept + slope * target
     else:
         centre = float(rank)
-    deltas = rank_changes(history)
-    deltas = (deltas - deltas.mean()) * np.sqrt(target - edition)
+    deltas = rank_changes(history) * np.sqrt(target - edition)
     return _kernel_pmf(centre, deltas, n_ranks)
 
 
@@ -317,11 +318,14 @@ def _dataset(sc, rows, origins, calib, recalibrate, calibration_draws, command) 
         "g3sim_format": "g3sim-backtest",
         "scenario_name": sc.name,
         "scenario_sha256": sc.sha256,
+        "model": "ai_race",
+        "design": sc.design,
         "seed": int(sc.seed),
         "draws": int(sc.draws),
         "calibration_draws": int(calibration_draws),
         "recalibrated": int(recalibrate),
         "focus": FOCUS,
+        "metric": "ai_index",
         "mix": MIX,
         "bandwidth": BANDWIDTH,
         **provenance(command=command or None),

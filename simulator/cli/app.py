@@ -9,7 +9,7 @@ import click
 
 from .._version import __version__
 from ..errors import G3simError
-from . import analysis, inspect, plots, run
+from . import analysis, backtest, inspect, plots, run
 from .options import FLAGS
 
 
@@ -75,6 +75,7 @@ for command in (
     run.list_,
     run.calibrate,
     run.compare,
+    backtest.backtest,
     analysis.sensitivity,
     analysis.discover,
     plots.plot,
