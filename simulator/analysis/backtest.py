@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..engine import BlockRunner, block_length, n_blocks
+from ..engine.smc import run_smc
 from ..errors import ConfigError
 from ..models import build_model
 from ..models.ai_race.calibration import calibration_years, history_until, movement_loss
@@ -366,4 +368,50 @@ def summary(ds: xr.Dataset) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["backtest", "log_score", "persistence_pmf", "rps", "summary", "trend_pmf"]
+def top_set_share(
+    scenario: Scenario,
+    year: int,
+    countries: Sequence[str],
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    metric: str = "ai_index",
+) -> float:
+    """The share of the conditioned weight in which ``countries`` are exactly the top
+    ``len(countries)`` of ``year`` (as a set): the same blocks, streams and SMC as a run."""
+    sc = resolve_scenario(scenario, draws=draws, seed=seed, keep_draws=False)
+    runner = BlockRunner(sc)
+    model = runner.model
+    idx = [model.countries.index(c) for c in countries]
+    k, yi = len(idx), model.years.index(year)
+    hit = total = 0.0
+    for block in range(n_blocks(sc)):
+        n = block_length(sc, block)
+        f = sample_factors(
+            sc.factors,
+            sc.correlation,
+            design=sc.design,
+            seed=int(sc.seed),
+            block=block,
+            n=n,
+            block_size=sc.block_size,
+        )
+        rngs = Streams(int(sc.seed), block)
+        cond = run_smc(model, f, rngs.child("model"), rngs.child("smc"), n, runner.observations)
+        x = cond.scores[metric][:, yi, :]
+        kth = np.partition(x, -k, axis=1)[:, -k]
+        inside = (x[:, idx] >= kth[:, None]).all(axis=1)
+        hit += float(cond.weight[inside].sum())
+        total += float(cond.weight.sum())
+    return hit / total if total > 0 else float("nan")
+
+
+__all__ = [
+    "backtest",
+    "log_score",
+    "persistence_pmf",
+    "rps",
+    "summary",
+    "top_set_share",
+    "trend_pmf",
+]

@@ -19,6 +19,8 @@ A scenario lists what is already known as ``[[observations]]``::
     ranking = ["USA", "CHN", "SGP", "GBR", "FRA", "KOR"]
     ranking_sd = 2.0          # edition noise on each published score [the metric's units]
     ranking_is_top = true     # the list is the edition's top N (default): it outranks the rest
+    scores = [100, 53.88, 32.32, 29.85, 28.09, 27.26]   # optional: the first countries' scores
+    score_sd = 1.0            # ... = 100 − b (100 − model score) + noise, b the edition's scale
 
 Each draw gets the weight ``w = Π_j L_j``. A rank window gives ``L_j`` 1 when the simulated
 rank lies in the accepted range and 0 otherwise (rejection, as in approximate Bayesian
@@ -31,7 +33,11 @@ composite (pairwise) likelihood of the adjacent orderings,
 ``Π_i Φ((x_{c_i} − x_{c_{i+1}}) / (√2 σ))``, times, for a top-N list, the probability that its
 last country beats the best unlisted one, ``Φ((x_{c_m} − max_{other} x) / (√2 σ))``. It
 tolerates methodology change: two countries a point apart are ordered either way with
-comparable weight, while a country ten points out of place is all but excluded.
+comparable weight, while a country ten points out of place is all but excluded. Published
+``scores`` of its first countries add ``Π_i exp(-½ (r_i / score_sd)²)`` with residuals
+``r_i = (100 − p_i) − b (100 − x_{c_i})``: each edition rescales its index among its own
+countries (62 in 2021, 83 in 2024), so the scale ``b`` is the edition's own, fitted per draw by
+least squares (a profile likelihood); the gaps between the published scores are what counts.
 
 Every reported probability, interval and quantile is then weighted: it is conditional on the
 observations. Intervals use Kish's effective sample size ``(Σw)² / Σw²`` in place of the number
@@ -65,7 +71,18 @@ OBSERVATION_KEYS = (
     "source",
     "note",
 )
-RANKING_KEYS = ("year", "metric", "ranking", "ranking_sd", "ranking_is_top", "source", "note")
+RANKING_KEYS = (
+    "year",
+    "metric",
+    "ranking",
+    "ranking_sd",
+    "ranking_is_top",
+    "scores",
+    "score_sd",
+    "source",
+    "note",
+)
+SCORE_TOP = 100.0  # the leader's score in a min–max rescaled index (the edition's anchor)
 MAX_OBSERVATIONS = 1_000  # each adds a likelihood per draw to every block
 ESS_WARNING_FRACTION = 0.01  # warn when fewer than 1% of draws carry the weight ...
 ESS_WARNING_MIN = 1_000  # ... or fewer than this many effective draws
@@ -118,10 +135,24 @@ class RankingObservation:
     is_top: bool
     source: str
     label: str
+    scores: tuple[float, ...] = ()  # published scores of the first len(scores) countries
+    score_sd: float | None = None
 
     @property
     def country(self) -> str:
         return self.countries[0]
+
+    def score_log_likelihood(self, x: np.ndarray) -> np.ndarray:
+        """Published scores ``p = 100 − b (100 − x) + noise``, ``b`` the edition's own scale
+        (fitted per draw by least squares: later editions rescale among more countries), the
+        noise ``N(0, score_sd²)``; the log-likelihood at the fitted ``b`` (a profile)."""
+        k = len(self.scores)
+        gap_model = SCORE_TOP - x[:, list(self.indices[:k])]
+        gap_pub = SCORE_TOP - np.asarray(self.scores)
+        den = np.einsum("nk,nk->n", gap_model, gap_model)
+        b = np.einsum("nk,k->n", gap_model, gap_pub) / np.maximum(den, 1e-12)
+        r = (gap_pub[None, :] - b[:, None] * gap_model) / self.score_sd
+        return -0.5 * np.einsum("nk,nk->n", r, r)
 
     def likelihood(self, x: np.ndarray, country_index: int) -> np.ndarray:
         """``L`` for each draw from the scores ``x`` (n, country); ``country_index`` unused."""
@@ -132,6 +163,8 @@ class RankingObservation:
         if self.is_top and x.shape[1] > len(self.indices):
             rest = np.delete(x, list(self.indices), axis=1).max(axis=1)
             log_l += log_ndtr((listed[:, -1] - rest) / scale)
+        if self.scores:
+            log_l += self.score_log_likelihood(x)
         return np.exp(log_l)
 
 
@@ -209,10 +242,34 @@ def _parse_ranking(table, err, countries: Sequence[str], metrics: Sequence[str])
     src = table.get("source", "")
     if not isinstance(src, str):
         raise err("source", f"must be a text, got {src!r}")
+    scores, score_sd = _ranking_scores(table, err, len(ranking))
     what = "top" if is_top else "order"
     label = f"{metric} {year}: {what} {'>'.join(ranking)} (sd {float(sd):g})"
+    if scores:
+        label += f", {len(scores)} scores (sd {score_sd:g})"
     idx = tuple(list(countries).index(c) for c in ranking)
-    return RankingObservation(year, metric, tuple(ranking), idx, float(sd), is_top, src, label)
+    return RankingObservation(
+        year, metric, tuple(ranking), idx, float(sd), is_top, src, label, scores, score_sd
+    )
+
+
+def _ranking_scores(table, err, m: int) -> tuple[tuple[float, ...], float | None]:
+    """A ranking's published ``scores`` (of its first countries) and their ``score_sd``."""
+    if "scores" not in table:
+        if "score_sd" in table:
+            raise err("score_sd", "needs scores; add scores = [the published scores, best first]")
+        return (), None
+    scores = table["scores"]
+    if (
+        not isinstance(scores, list)
+        or not 2 <= len(scores) <= m
+        or not all(finite_number(v) for v in scores)
+    ):
+        raise err("scores", f"must list 2 to {m} numbers (the first countries' scores)")
+    sd = table.get("score_sd")
+    if not finite_number(sd) or not sd > 0:
+        raise err("score_sd", f"needs a number > 0 (edition noise on scores), got {sd!r}")
+    return tuple(float(v) for v in scores), float(sd)
 
 
 def _parse_one(table, err, countries: Sequence[str], metrics: Sequence[str]) -> Observation:

@@ -44,8 +44,9 @@ def test_shapes_bounds_and_metadata():
     assert model.bins("gpu_stock").log
     assert model.countries[model.focus_index] == "KOR"
     assert set(model.required_factors) == set(sc.factor_names)
-    # 7·62 drifts + (62 + 5)·9 yearly shocks + 2·62 GPU draws, for 2022..2030.
-    assert model.normals_per_draw() == 1161 < 1500
+    # 7·62 drifts + 62 country drifts + (62 + 5)·9 yearly shocks + 2·62 GPU draws, for
+    # 2022..2030 (no methodology years in this scenario: none of their 62 a year).
+    assert model.normals_per_draw() == 1223 < 1500
     d = model.describe()
     assert d["ai_race_base_year"] == 2021 and len(d["ai_race_data_sha256"]) == 64
 
