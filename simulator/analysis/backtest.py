@@ -82,7 +82,7 @@ def backtest(
     for origin in origins:
         if progress is not None:
             progress(f"origin {origin}: calibrating")
-        vol, dsd = _recalibrate(sc, origin, calibration_draws) if recalibrate else _walk(sc)
+        vol, dsd = recalibrate_walk(sc, origin, calibration_draws) if recalibrate else _walk(sc)
         calib.append((vol, dsd))
         if progress is not None:
             progress(f"origin {origin}: forecasting {', '.join(map(str, _targets(origin)))}")
@@ -154,7 +154,7 @@ def _variant(
     return scenario_from_dict(data, source=sc.source, origins=sc.origins)
 
 
-def _recalibrate(sc: Scenario, origin: int, draws: int) -> tuple[float, float]:
+def recalibrate_walk(sc: Scenario, origin: int, draws: int) -> tuple[float, float]:
     """The grid point of least :func:`movement_loss` on the movements published by ``origin``
     (common random numbers across the grid)."""
     years = calibration_years(origin)
@@ -410,6 +410,7 @@ __all__ = [
     "backtest",
     "log_score",
     "persistence_pmf",
+    "recalibrate_walk",
     "rps",
     "summary",
     "top_set_share",

@@ -20,7 +20,7 @@ A scenario lists what is already known as ``[[observations]]``::
     ranking_sd = 2.0          # edition noise on each published score [the metric's units]
     ranking_is_top = true     # the list is the edition's top N (default): it outranks the rest
     scores = [100, 53.88, 32.32, 29.85, 28.09, 27.26]   # optional: the first countries' scores
-    score_sd = 1.0            # ... = 100 − b (100 − model score) + noise, b the edition's scale
+    score_sd = 1.0            # ... = a + b · model score + noise, (a, b) the edition's own map
 
 Each draw gets the weight ``w = Π_j L_j``. A rank window gives ``L_j`` 1 when the simulated
 rank lies in the accepted range and 0 otherwise (rejection, as in approximate Bayesian
@@ -35,9 +35,10 @@ last country beats the best unlisted one, ``Φ((x_{c_m} − max_{other} x) / (�
 tolerates methodology change: two countries a point apart are ordered either way with
 comparable weight, while a country ten points out of place is all but excluded. Published
 ``scores`` of its first countries add ``Π_i exp(-½ (r_i / score_sd)²)`` with residuals
-``r_i = (100 − p_i) − b (100 − x_{c_i})``: each edition rescales its index among its own
-countries (62 in 2021, 83 in 2024), so the scale ``b`` is the edition's own, fitted per draw by
-least squares (a profile likelihood); the gaps between the published scores are what counts.
+``r_i = p_i − (a + b x_{c_i})``: each edition rescales its index among its own countries (62
+in 2021, 83 in 2024) and re-weights it, so the affine map ``(a, b)`` is the edition's own,
+fitted per draw by least squares (a profile likelihood); the pattern of the gaps between the
+published scores is what counts.
 
 Every reported probability, interval and quantile is then weighted: it is conditional on the
 observations. Intervals use Kish's effective sample size ``(Σw)² / Σw²`` in place of the number
@@ -82,7 +83,6 @@ RANKING_KEYS = (
     "source",
     "note",
 )
-SCORE_TOP = 100.0  # the leader's score in a min–max rescaled index (the edition's anchor)
 MAX_OBSERVATIONS = 1_000  # each adds a likelihood per draw to every block
 ESS_WARNING_FRACTION = 0.01  # warn when fewer than 1% of draws carry the weight ...
 ESS_WARNING_MIN = 1_000  # ... or fewer than this many effective draws
@@ -143,15 +143,17 @@ class RankingObservation:
         return self.countries[0]
 
     def score_log_likelihood(self, x: np.ndarray) -> np.ndarray:
-        """Published scores ``p = 100 − b (100 − x) + noise``, ``b`` the edition's own scale
-        (fitted per draw by least squares: later editions rescale among more countries), the
-        noise ``N(0, score_sd²)``; the log-likelihood at the fitted ``b`` (a profile)."""
+        """Published scores ``p = a + b x + noise``, ``(a, b)`` the edition's own affine map
+        (fitted per draw by least squares: later editions rescale among more countries and
+        re-weight), the noise ``N(0, score_sd²)``; the log-likelihood at the fitted map (a
+        profile likelihood: only the pattern of the gaps counts)."""
         k = len(self.scores)
-        gap_model = SCORE_TOP - x[:, list(self.indices[:k])]
-        gap_pub = SCORE_TOP - np.asarray(self.scores)
-        den = np.einsum("nk,nk->n", gap_model, gap_model)
-        b = np.einsum("nk,k->n", gap_model, gap_pub) / np.maximum(den, 1e-12)
-        r = (gap_pub[None, :] - b[:, None] * gap_model) / self.score_sd
+        xm = x[:, list(self.indices[:k])]
+        pub = np.asarray(self.scores)
+        xc = xm - xm.mean(axis=1, keepdims=True)
+        pc = pub - pub.mean()
+        b = (xc @ pc) / np.maximum(np.einsum("nk,nk->n", xc, xc), 1e-12)
+        r = (pc[None, :] - b[:, None] * xc) / self.score_sd
         return -0.5 * np.einsum("nk,nk->n", r, r)
 
     def likelihood(self, x: np.ndarray, country_index: int) -> np.ndarray:

@@ -521,7 +521,7 @@ BACKTEST_COLOURS = {"model": FOCUS, "persistence": OKABE_ITO["blue"], "trend": "
 
 @kind(
     "backtest",
-    "pooled RPS of the model, persistence and trend by origin (a back-test result)",
+    "RPS of model, persistence, trend (a back-test result)",
     lacks=needs_analysis(
         "backtest",
         "run `g3sim backtest SCENARIO --output FILE` and plot that file",

@@ -185,3 +185,28 @@ def test_soft_rank_and_ranking_likelihoods():
 def test_bad_soft_observations_are_config_errors(obs, match):
     with pytest.raises(ConfigError, match=match):
         run(_with_obs(gaussian_scenario(FIVE, draws=100, seed=1), [obs]))
+
+
+def test_ranking_scores_are_matched_on_the_editions_own_affine_scale():
+    from simulator.engine.history import parse_observations
+
+    raw = [
+        {
+            "year": 2030,
+            "metric": "score",
+            "ranking": ["USA", "CHN", "KOR"],
+            "ranking_sd": 1.0,
+            "ranking_is_top": False,
+            "scores": [100.0, 60.0, 40.0],
+            "score_sd": 2.0,
+        }
+    ]
+    (obs,) = parse_observations(
+        raw, source="<t>", countries=("USA", "CHN", "KOR"), metrics=("score",)
+    )
+    # Row 0 is an affine image of the published scores (p = 2x − 100): residuals 0. Row 1 puts
+    # CHN midway, where the best affine fit leaves residuals (−10/3, 20/3, −10/3)/2 sd units.
+    x = np.array([[100.0, 80.0, 70.0], [100.0, 70.0, 40.0]])
+    ll = obs.score_log_likelihood(x)
+    assert ll[0] == pytest.approx(0.0, abs=1e-12)
+    assert ll[1] == pytest.approx(-0.5 * (100 / 9 + 400 / 9 + 100 / 9) / 4)

@@ -112,6 +112,7 @@ class AiRaceParams:
     volatility_size_elasticity: float = 0.0
     methodology_sd: Slot = Slot("model.methodology_sd", 0.0)
     methodology_years: tuple[int, ...] = ()
+    pillar_offset_scale: Slot = Slot("model.pillar_offset_scale", 1.0)
 
     def slots(self) -> list[Slot]:
         out = [
@@ -121,6 +122,7 @@ class AiRaceParams:
             self.country_drift_sd,
             self.mean_reversion,
             self.methodology_sd,
+            self.pillar_offset_scale,
             self.coverage,
             self.organic_growth,
             self.retirement_rate,
@@ -270,6 +272,7 @@ TOP_KEYS = (
     "volatility_size_elasticity",
     "methodology_sd",
     "methodology_years",
+    "pillar_offset_scale",
     "gpu",
     "investment",
     "countries",
@@ -323,6 +326,7 @@ def _dynamics(top: _Table, ctx: _Context) -> dict[str, Any]:
         volatility_size_elasticity=top.number("volatility_size_elasticity", 0.0, -3.0, 3.0),
         methodology_sd=top.slot("methodology_sd", 0.0, 0.0, 1.0),
         methodology_years=tuple(sorted(set(years))),
+        pillar_offset_scale=top.slot("pillar_offset_scale", 1.0, 0.01, 100.0),
     )
 
 

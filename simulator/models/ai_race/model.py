@@ -296,6 +296,10 @@ class _Chunk:
         self.meth_sd = p.methodology_sd.draw(factors, n)[:, None].T
         self.x = np.empty((7, model.n_countries, n))
         self.x[:] = model.x0[:, :, None]
+        # An uncertain scale of the latent offsets c_p (pillar_offset_scale × the table's c_p).
+        scale = p.pillar_offset_scale.draw(factors, n)
+        if (scale != 1.0).any():
+            self.x += ((scale - 1.0)[None, :] * p.pillar_offsets[:, None])[:, None, :]
         self.gpu = _GpuAccount(model, factors, gens, n)
         self.inv = _Investment(model, factors, gens, n)
         self.eta = p.infrastructure_elasticity.draw(factors, n)[:, None]

@@ -3,15 +3,21 @@ volatility and methodology shocks (docs/model.md "Dynamics")."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from simulator.errors import ConfigError
 from simulator.models import build_model
+from simulator.models.ai_race.config import AiRaceParams
 from simulator.sampling import Streams, sample_factors
 from simulator.scenario import load_scenario
 from tests.helpers.scenarios import CONFIGS
 
+# The baseline keeps methodology_sd and mean_reversion (docs/model.md §12): turn them off to
+# compare each switch with the plain random walk.
+OFF = ["model.mean_reversion=0", "model.methodology_sd=0", "model.methodology_years=[]"]
 ALL_ON = [
     "model.country_drift_sd=0.02",
     "model.mean_reversion=0.3",
@@ -52,11 +58,14 @@ def test_take_moves_every_new_per_draw_array_with_its_particle():
 
 
 def test_switches_off_by_default_and_each_changes_the_scores():
-    model, base = _stepper([], n=256)
-    assert model.params.methodology_years == () and model.params.mean_reversion.value == 0
+    defaults = {f.name: f.default for f in dataclasses.fields(AiRaceParams)}
+    assert defaults["methodology_years"] == () and defaults["volatility_size_elasticity"] == 0
+    for key in ("country_drift_sd", "mean_reversion", "methodology_sd"):
+        assert defaults[key].value == 0 and defaults[key].factor is None
+    _, base = _stepper(OFF, n=256)
     ref = base.advance(2030)["ai_index"]
     for s in ALL_ON[:-1]:
-        sets = [s] + (["model.methodology_years=[2023]"] if "methodology_sd" in s else [])
+        sets = [*OFF, s] + (["model.methodology_years=[2023]"] if "methodology_sd" in s else [])
         _, st = _stepper(sets, n=256)
         assert not np.array_equal(st.advance(2030)["ai_index"], ref), s
 
@@ -64,7 +73,13 @@ def test_switches_off_by_default_and_each_changes_the_scores():
 def test_full_mean_reversion_keeps_the_spread_from_growing():
     # θ = 1 with no drift and no regional shocks: each year's country shock replaces the last,
     # so Korea's latent deviation has the same sd in 2024 and 2030; θ = 0 lets it grow ~√t.
-    common = ["model.drift_sd=0", "model.regional_share=0", "model.volatility=0.05"]
+    common = [
+        *OFF,
+        "model.drift_sd=0",
+        'factors.regional_share={dist = "constant", value = 0}',
+        'factors.pillar_offset_scale={dist = "constant", value = 1}',
+        "model.volatility=0.05",
+    ]
     sds = {}
     for theta in (0.0, 1.0):
         _, st = _stepper([*common, f"model.mean_reversion={theta}"], n=2000)

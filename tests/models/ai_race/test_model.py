@@ -44,9 +44,9 @@ def test_shapes_bounds_and_metadata():
     assert model.bins("gpu_stock").log
     assert model.countries[model.focus_index] == "KOR"
     assert set(model.required_factors) == set(sc.factor_names)
-    # 7·62 drifts + 62 country drifts + (62 + 5)·9 yearly shocks + 2·62 GPU draws, for
-    # 2022..2030 (no methodology years in this scenario: none of their 62 a year).
-    assert model.normals_per_draw() == 1223 < 1500
+    # 7·62 drifts + 62 country drifts + (62 + 5)·9 yearly shocks + 62 methodology shocks (2023)
+    # + 2·62 GPU draws, for 2022..2030.
+    assert model.normals_per_draw() == 1285 < 1500
     d = model.describe()
     assert d["ai_race_base_year"] == 2021 and len(d["ai_race_data_sha256"]) == 64
 
@@ -124,7 +124,10 @@ def test_extreme_but_valid_values_stay_finite_to_2100(pick):
             "scenario.years=[2022, 2030, 2060, 2100]",
             "model.volatility=1",
             "model.drift_sd=1",
-            "model.regional_share=1",
+            'factors.regional_share={dist = "constant", value = 1}',
+            "model.mean_reversion=1",
+            "model.methodology_sd=1",
+            "model.methodology_years=[2023, 2050]",
             "model.gpu.coverage_dispersion=3",
             "model.gpu.organic_growth_dispersion=3",
             "model.gpu.untracked_h100e=0",
