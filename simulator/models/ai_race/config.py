@@ -113,6 +113,7 @@ class AiRaceParams:
     methodology_sd: Slot = Slot("model.methodology_sd", 0.0)
     methodology_years: tuple[int, ...] = ()
     pillar_offset_scale: Slot = Slot("model.pillar_offset_scale", 1.0)
+    rank_momentum: float = 0.0
 
     def slots(self) -> list[Slot]:
         out = [
@@ -273,6 +274,7 @@ TOP_KEYS = (
     "methodology_sd",
     "methodology_years",
     "pillar_offset_scale",
+    "rank_momentum",
     "gpu",
     "investment",
     "countries",
@@ -327,6 +329,7 @@ def _dynamics(top: _Table, ctx: _Context) -> dict[str, Any]:
         methodology_sd=top.slot("methodology_sd", 0.0, 0.0, 1.0),
         methodology_years=tuple(sorted(set(years))),
         pillar_offset_scale=top.slot("pillar_offset_scale", 1.0, 0.01, 100.0),
+        rank_momentum=top.number("rank_momentum", 0.0, 0.0, 1.0),
     )
 
 

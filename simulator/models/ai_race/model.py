@@ -52,6 +52,7 @@ from .tortoise import (
     TALENT,
     countries,
     data_sha256,
+    editions,
     investment_reference_growth,
     private_investment,
     tortoise_2021,
@@ -95,6 +96,7 @@ class AiRace(Model):
         totals = np.maximum(table.totals, 1.0)
         self.size_scale = (totals / np.median(totals)) ** (-params.volatility_size_elasticity)
         self.methodology_steps = tuple(y for y in params.methodology_years if y in self.steps)
+        self.momentum = np.exp(params.rank_momentum * _rank_gain_per_year(self.countries))
 
     # -- construction ----------------------------------------------------------------------
 
@@ -285,6 +287,7 @@ class _Chunk:
         z += (zc * p.country_drift_sd.draw(factors, n)[:, None])[:, None, :]
         np.exp(z, out=z)
         self.drift = np.ascontiguousarray(z.transpose(1, 2, 0))
+        self.drift *= model.momentum[None, :, None]
         vol = p.volatility.draw(factors, n)
         share = p.regional_share.draw(factors, n)
         self.own_sd = (vol * np.sqrt(1.0 - share))[:, None].T * model.size_scale[:, None]
@@ -366,6 +369,22 @@ class _Chunk:
             target.set_per_draw(key, value)
         else:
             setattr(target, key, value)
+
+
+def _rank_gain_per_year(iso3: tuple[str, ...]) -> np.ndarray:
+    """Places gained a year (−least-squares slope of the published rank) up to the base year,
+    per country; 0 for a country with fewer than two published ranks (tortoise_editions.csv:
+    only Korea's 2019–2021 ranks are published before the 2021 table)."""
+    hist: dict[str, list[tuple[int, int]]] = {}
+    for edition, iso, rank in editions():
+        if edition <= BASE_YEAR:
+            hist.setdefault(iso, []).append((edition, rank))
+    out = np.zeros(len(iso3))
+    for iso, pts in hist.items():
+        if len(pts) >= 2 and iso in iso3:
+            t, r = np.array(pts, dtype=float).T
+            out[iso3.index(iso)] = -np.polyfit(t, r, 1)[0]
+    return out
 
 
 def _apply(target: np.ndarray, inc: np.ndarray) -> None:
