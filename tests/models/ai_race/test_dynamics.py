@@ -97,3 +97,17 @@ def test_full_mean_reversion_keeps_the_spread_from_growing():
 def test_bad_methodology_years_is_a_config_error():
     with pytest.raises(ConfigError, match="methodology_years"):
         _stepper(["model.methodology_years=[1990]"])
+
+
+def test_rank_momentum_drifts_only_countries_with_a_published_pre_2021_trend():
+    from simulator.models.ai_race.model import _rank_gain_per_year
+
+    model, _ = _stepper([], n=16)
+    gain = _rank_gain_per_year(model.countries)
+    # Korea 8, 8, 7 in 2019–2021: the least-squares slope is −0.5 place a year; no other
+    # country has a published rank before the 2021 table.
+    assert gain[model.countries.index("KOR")] == pytest.approx(0.5)
+    assert np.count_nonzero(gain) == 1
+    assert model.params.rank_momentum == 0.0 and (model.momentum == 1.0).all()
+    on, _ = _stepper(["model.rank_momentum=0.02"], n=16)
+    assert on.momentum[on.countries.index("KOR")] == pytest.approx(np.exp(0.01))
