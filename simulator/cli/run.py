@@ -274,6 +274,7 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
     render = {"table": comparison_text, "json": comparison_json, "csv": comparison_csv}[fmt]
     click.echo(render(cmp).rstrip("\n"))
     if output is not None:
+        cmp.attrs.setdefault("command", command_line())  # the file's history line
         save(cmp, output, force=force)
         if fmt == "table":
             click.echo(f"saved {output}")

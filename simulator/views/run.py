@@ -68,7 +68,7 @@ def details(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
     country = country or ds.attrs["focus"]
     sel = _select(ds, year).sel(country=country)
     out = [headline(ds, country=country, year=year), ""]
-    nrank = ds.sizes["rank"]
+    nrank = ds.sizes["rank_position"]
     show = min(nrank, 8)
     for m in ds["metric"].values:
         units = str(ds["metric_units"].sel(metric=m).item())
@@ -83,7 +83,7 @@ def details(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
                 row += f"{percent(float(p[show:].sum())):>7}"
             out.append(f"  {int(y):<6}{row}")
         qs = sel["value_quantile"].sel(metric=m)
-        qhead = "".join(f"{'q' + format(q * 100, 'g'):>12}" for q in ds["quantile"].values)
+        qhead = "".join(f"{'q' + format(q * 100, 'g'):>12}" for q in ds["quantile_level"].values)
         out.append(f"  {m} score quantiles [{units}]")
         out.append(f"  {'year':<6}{qhead}")
         for y in sel["year"].values:
@@ -135,13 +135,13 @@ def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
         ),
         "rank_distribution": per_cell(
             lambda m, y: labelled(
-                [str(int(r)) for r in ds["rank"].values],
+                [str(int(r)) for r in ds["rank_position"].values],
                 sel["rank_probability"].sel(metric=m, year=y).values,
             )
         ),
         "quantiles": per_cell(
             lambda m, y: labelled(
-                [format(q, "g") for q in ds["quantile"].values],
+                [format(q, "g") for q in ds["quantile_level"].values],
                 sel["value_quantile"].sel(metric=m, year=y).values,
             )
         ),
@@ -157,7 +157,7 @@ def to_csv(ds: xr.Dataset, *, country: str | None = None, year: int | None = Non
     """Long table: one row per (metric, year, country) with p_top, its interval and ranks."""
     sel = _select(ds, year)
     countries = [country] if country else [str(c) for c in ds["country"].values]
-    ranks = [int(r) for r in ds["rank"].values]
+    ranks = [int(r) for r in ds["rank_position"].values]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(
@@ -171,7 +171,7 @@ def to_csv(ds: xr.Dataset, *, country: str | None = None, year: int | None = Non
                 w.writerow(
                     [str(m), int(y), c]
                     + [f"{float(cell[v]):.6g}" for v in ("p_top", "p_top_lower", "p_top_upper")]
-                    + [f"{float(cell['value_quantile'].sel(quantile=0.5)):.6g}"]
+                    + [f"{float(cell['value_quantile'].sel(quantile_level=0.5)):.6g}"]
                     + [f"{float(v):.6g}" for v in np.asarray(cell["rank_probability"].values)]
                 )
     return buf.getvalue()

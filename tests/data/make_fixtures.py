@@ -68,7 +68,7 @@ def main() -> None:
             for y in back["year"].values
         },
         "median_KOR": {
-            str(int(y)): float(kor["value_quantile"].sel(year=y, quantile=0.5))
+            str(int(y)): float(kor["value_quantile"].sel(year=y, quantile_level=0.5))
             for y in back["year"].values
         },
         "focus_rank_first_5": back["focus_rank"].sel(metric="score", year=2030).values[:5].tolist(),
