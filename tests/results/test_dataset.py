@@ -24,6 +24,8 @@ REQUIRED_ATTRS = [
     "created_utc",
     "elapsed_s",
     "command",
+    "history",
+    "Conventions",
 ]
 
 
