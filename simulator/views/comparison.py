@@ -10,7 +10,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from .format import percent
+from .format import number, percent
 
 # The per-(metric, year) variables of a comparison Dataset (analysis/comparison.py), in order.
 COMPARISON_VARIABLES = (
@@ -43,7 +43,7 @@ def comparison_text(ds: xr.Dataset) -> str:
                 float(c[v]) for v in ("difference", "difference_lower", "difference_upper")
             )
             vr = float(c["variance_reduction"])
-            vr_s = "–" if np.isnan(vr) else ("∞" if np.isinf(vr) else f"{vr:,.1f}×")
+            vr_s = "–" if np.isnan(vr) else ("∞" if np.isinf(vr) else f"{number(vr)}×")
             out.append(
                 f"  {m!s:<12}{int(y):>6}"
                 f"{percent(float(c['p_a'])):>9}{percent(float(c['p_b'])):>9}   "
