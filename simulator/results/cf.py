@@ -50,6 +50,7 @@ COORDINATES: dict[str, dict[str, str]] = {
     "observation": {"long_name": "index of the scenario's [[observations]] entry", "units": "1"},
     "observation_label": {"long_name": "label of the observation"},
     "observation_source": {"long_name": "source of the observation"},
+    "observed_year": {"long_name": "calendar year with observations (a conditioning step)"},
     "outcome": {"long_name": "headline outcome of the focus country"},
     "outcome_long_name": {"long_name": "description of the outcome"},
     "outcome_units": {"long_name": "units of the outcome (a label; see g3sim_units_coordinate)"},
