@@ -140,6 +140,7 @@ def headline_data(ds: xr.Dataset, *, country: str | None = None, year: int | Non
     draws = int(a["draws"])
     return {
         "scenario": a["scenario_name"],
+        "scenario_description": str(a.get("scenario_description", "")),
         "model": a["model"],
         "draws": draws,
         "seed": int(a["seed"]),

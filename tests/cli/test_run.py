@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import xarray as xr
 from click.testing import CliRunner
 
@@ -140,6 +141,7 @@ def test_run_format_json_is_the_headline_as_one_json_document(runner, gauss_file
     assert doc["effective_sample_size"] == 3000.0 and doc["target_halfwidth"] is None
 
 
+@pytest.mark.slow  # a new interpreter loads numpy, xarray and the compiled kernels: ~10 s
 def test_run_format_json_from_a_real_shell(gauss_file, in_tmp):
     """The installed command, as a user pipes it: stdout parses as JSON, nothing else on it."""
     import subprocess

@@ -35,6 +35,7 @@ def test_inspect_json_carries_units_long_names_and_descriptions(baseline_nc):
     }
     assert doc["metrics"]["ai_index"]["units"] == "1"
     assert doc["country_name"] == "South Korea" and doc["conditioned"] is True
+    assert doc["scenario_description"] == ds.attrs["scenario_description"] != ""
     for name in ("p_top", "p_top_lower", "p_top_upper"):
         assert doc["quantities"][name] == {
             "long_name": ds[name].attrs["long_name"],
