@@ -51,6 +51,7 @@ COORDINATES: dict[str, dict[str, str]] = {
     "observation_label": {"long_name": "label of the observation"},
     "observation_source": {"long_name": "source of the observation"},
     "observed_year": {"long_name": "calendar year with observations (a conditioning step)"},
+    "move": {"long_name": "rejuvenating Metropolis-Hastings move after conditioning (sweep:group)"},
     "outcome": {"long_name": "headline outcome of the focus country"},
     "outcome_long_name": {"long_name": "description of the outcome"},
     "outcome_units": {"long_name": "units of the outcome (a label; see g3sim_units_coordinate)"},

@@ -68,6 +68,7 @@ def test_every_coordinate_has_a_long_name_and_no_fill_value(any_file):
         } | (dims & set(nc.variables))
         for name in coords:
             var = nc.variables[name]
+            assert name in COORDINATES, f"{name}: a new coordinate; add it to results/cf.py"
             assert "long_name" in var.ncattrs(), name
             assert "_FillValue" not in var.ncattrs(), name
             assert var.getncattr("long_name") == COORDINATES[name]["long_name"], name
