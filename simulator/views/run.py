@@ -207,6 +207,7 @@ def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
 
     doc["rank_distribution"] = per_cell("rank_probability", "rank_position", lambda r: str(int(r)))
     doc["quantiles"] = per_cell("value_quantile", "quantile_level", lambda q: format(q, "g"))
+    doc["factors"] = _factors_doc(ds)
     doc["quantities"] = {
         **_quantities_doc(ds, ("p_top", "p_top_lower", "p_top_upper")),
         "rank_distribution": {
@@ -219,6 +220,25 @@ def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
         },
     }
     return json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False)
+
+
+def _factors_doc(ds: xr.Dataset) -> dict[str, dict]:
+    """factor → its description, units label and the moments of its draws (prior, and
+    posterior when the run was conditioned)."""
+    if "factor" not in ds.dims:
+        return {}
+    moments = ("prior_mean", "prior_sd", "posterior_mean", "posterior_sd")
+    out = {}
+    for name in ds["factor"].values:
+        entry: dict = {
+            key: str(ds[f"factor_{key}"].sel(factor=name).item()) if f"factor_{key}" in ds else ""
+            for key in ("description", "units")
+        }
+        for m in moments:
+            if f"factor_{m}" in ds:
+                entry[m] = finite_or_none(ds[f"factor_{m}"].sel(factor=name))
+        out[str(name)] = entry
+    return out
 
 
 #: Columns of ``--format csv`` (one row per metric, year, country and quantity).

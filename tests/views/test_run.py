@@ -46,6 +46,18 @@ def test_inspect_json_carries_units_long_names_and_descriptions(baseline_nc):
     assert list(doc["quantiles"]["gpu_stock"]) == years
     assert list(doc["quantiles"]["gpu_stock"][years[0]]) == ["0.05", "0.25", "0.5", "0.75", "0.95"]
     assert doc == {**doc, **headline_data(ds)}  # the headline's keys, then the details
+    assert list(doc["factors"]) == [str(f) for f in ds["factor"].values]
+    for name, entry in doc["factors"].items():
+        f = ds.sel(factor=name)
+        assert entry == {
+            "description": str(f["factor_description"].item()),
+            "units": str(f["factor_units"].item()),
+            "prior_mean": float(f["factor_prior_mean"]),
+            "prior_sd": float(f["factor_prior_sd"]),
+            "posterior_mean": float(f["factor_posterior_mean"]),
+            "posterior_sd": float(f["factor_posterior_sd"]),
+        }
+    assert {e["units"] for e in doc["factors"].values()} >= {"H100e", "year", "1/year"}
 
 
 def test_csv_is_long_with_units_per_row(baseline_nc):
