@@ -20,7 +20,7 @@ from ..runs import run_to_file
 from ..scenario import load_scenario
 from ..views.calibration import calibration_text
 from ..views.comparison import comparison_csv, comparison_json, comparison_text
-from ..views.run import headline, headline_json
+from ..views.run import headline, headline_ess, headline_json
 from .options import (
     FLAGS,
     Progress,
@@ -142,7 +142,7 @@ def run(
             "observations by rejection, not sequential Monte Carlo",
             err=True,
         )
-    warning = ess_warning(float(ds["effective_sample_size"]), int(ds.attrs["draws"]))
+    warning = ess_warning(headline_ess(ds), int(ds.attrs["draws"]))
     if warning:
         click.echo(f"g3sim: warning: {warning}", err=True)
     if not seeded:

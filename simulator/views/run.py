@@ -12,6 +12,8 @@ from ..results.cf import UNITS_COORDINATE
 from ..stats import CONFIDENCE
 from .format import finite_or_none, interval, number, percent
 
+_P_TOP = ("p_top", "p_top_lower", "p_top_upper")
+
 
 def _country_name(ds: xr.Dataset, country: str) -> str:
     return str(ds["country_name"].sel(country=country).item()) if "country_name" in ds else ""
@@ -39,12 +41,7 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
         " draws/s)",
     ]
     if int(a.get("conditioned", 0)):
-        ess = float(ds["effective_sample_size"])
-        lines.append(
-            f"conditioned on {int(a['observations'])} observations by "
-            f"{a.get('conditioning', 'rejection')} · effective sample size "
-            f"{ess:,.0f} ({ess / int(a['draws']):.1%} of draws)"
-        )
+        lines += _conditioning_lines(ds, year)
     metrics = [str(m) for m in ds["metric"].values]
     cells = {
         m: [
@@ -150,6 +147,7 @@ def headline_data(ds: xr.Dataset, *, country: str | None = None, year: int | Non
         "country_name": _country_name(ds, country),
         "top_k": int(a["top_k"]),
         "conditioned": bool(int(a.get("conditioned", 0))),
+        "conditioning": str(a.get("conditioning", "rejection" if a.get("conditioned") else "")),
         "observations": int(a.get("observations", 0)),
         "effective_sample_size": f(ds["effective_sample_size"]),
         "stop_reason": str(a.get("stop_reason", "")),
@@ -158,14 +156,7 @@ def headline_data(ds: xr.Dataset, *, country: str | None = None, year: int | Non
         "interval_method": str(a.get("interval_method", "wilson")),
         "metrics": _metrics_doc(ds),
         "p_top": {
-            str(m): {
-                str(y): {
-                    "p": f(sel["p_top"].sel(metric=m, year=y)),
-                    "lower": f(sel["p_top_lower"].sel(metric=m, year=y)),
-                    "upper": f(sel["p_top_upper"].sel(metric=m, year=y)),
-                }
-                for y in years
-            }
+            str(m): {str(y): _p_top_cell(sel.sel(metric=m, year=y)) for y in years}
             for m in ds["metric"].values
         },
         "elapsed_s": f(a["elapsed_s"]),
@@ -173,6 +164,14 @@ def headline_data(ds: xr.Dataset, *, country: str | None = None, year: int | Non
         "simulator_version": a["simulator_version"],
         "scenario_sha256": a["scenario_sha256"],
     }
+
+
+def _p_top_cell(cell: xr.Dataset) -> dict:
+    """P(rank ≤ k), its interval and (format 2 files) its variance-equivalent sample size."""
+    out = {k: finite_or_none(cell[v]) for k, v in zip(("p", "lower", "upper"), _P_TOP, strict=True)}
+    if "p_top_effective_sample_size" in cell:
+        out["effective_sample_size"] = finite_or_none(cell["p_top_effective_sample_size"])
+    return out
 
 
 def headline_json(ds: xr.Dataset, *, output: str | None = None) -> str:
@@ -209,7 +208,7 @@ def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
     doc["quantiles"] = per_cell("value_quantile", "quantile_level", lambda q: format(q, "g"))
     doc["factors"] = _factors_doc(ds)
     doc["quantities"] = {
-        **_quantities_doc(ds, ("p_top", "p_top_lower", "p_top_upper")),
+        **_quantities_doc(ds, [v for v in (*_P_TOP, "p_top_effective_sample_size") if v in ds]),
         "rank_distribution": {
             "long_name": "probability that the country has this rank, by rank r",
             "units": "1",
@@ -252,7 +251,7 @@ CSV_COLUMNS = (
     "value",
     "units",
 )
-_CSV_CELL = ("p_top", "p_top_lower", "p_top_upper", "value_mean", "value_sd")
+_CSV_CELL = (*_P_TOP, "p_top_effective_sample_size", "value_mean", "value_sd")
 
 
 def to_csv(ds: xr.Dataset, *, country: str | None = None, year: int | None = None) -> str:
@@ -284,7 +283,7 @@ def _csv_rows(ds: xr.Dataset, cell: xr.Dataset, key: tuple, metric_units: str) -
     def units(var: str) -> str:
         return metric_units if UNITS_COORDINATE in ds[var].attrs else str(ds[var].attrs["units"])
 
-    rows = [[*key, v, "", "", _csv_value(cell[v]), units(v)] for v in _CSV_CELL]
+    rows = [[*key, v, "", "", _csv_value(cell[v]), units(v)] for v in _CSV_CELL if v in cell]
     for q, x in zip(ds["quantile_level"].values, cell["value_quantile"].values, strict=True):
         rows.append([*key, "value_quantile", "", format(q, "g"), _csv_value(x), metric_units])
     for r, x in zip(ds["rank_position"].values, cell["rank_probability"].values, strict=True):
@@ -318,3 +317,35 @@ def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
         )
         out.append(f"  {int(ds['trace_draws'][i]):>12,}{cells}")
     return "\n".join(out)
+
+
+def _conditioning_lines(ds: xr.Dataset, year: int | None) -> list[str]:
+    """How the run was conditioned, with its effective sample sizes."""
+    a = ds.attrs
+    draws = int(a["draws"])
+    ess = float(ds["effective_sample_size"])
+    lines = [
+        f"conditioned on {int(a['observations'])} observations by "
+        f"{a.get('conditioning', 'rejection')} · effective sample size {ess:,.0f} "
+        f"({ess / draws:.1%} of draws)"
+    ]
+    if "p_top_effective_sample_size" in ds:
+        y = int(ds["year"].values[-1]) if year is None else year
+        sizes = ds["p_top_effective_sample_size"].sel(year=y, country=a["focus"])
+        lines.append(
+            f"  for the {y} headline (variance-equivalent): "
+            + ", ".join(
+                f"{m} {float(v):,.0f} ({float(v) / draws:.1%})"
+                for m, v in zip(sizes["metric"].values, sizes.values, strict=True)
+            )
+        )
+    return lines
+
+
+def headline_ess(ds: xr.Dataset) -> float:
+    """The smallest variance-equivalent sample size of the focus's last-year headlines (the
+    Eve-grouped Kish size for files without it)."""
+    if "p_top_effective_sample_size" not in ds:
+        return float(ds["effective_sample_size"])
+    y = int(ds["year"].values[-1])
+    return float(ds["p_top_effective_sample_size"].sel(year=y, country=ds.attrs["focus"]).min())

@@ -101,7 +101,8 @@ def test_inspect_json_has_the_documented_keys(runner, gauss_file, in_tmp):
     for key in ("scenario", "draws", "seed", "focus", "top_k", "p_top", "rank_distribution"):
         assert key in doc
     cell = doc["p_top"]["score"]["2030"]
-    assert set(cell) == {"p", "lower", "upper"} and cell["lower"] <= cell["p"] <= cell["upper"]
+    assert set(cell) == {"p", "lower", "upper", "effective_sample_size"}
+    assert cell["lower"] <= cell["p"] <= cell["upper"] and cell["effective_sample_size"] == 3000
     assert sum(doc["rank_distribution"]["score"]["2030"].values()) == pytest.approx(1.0)
 
 
@@ -114,4 +115,5 @@ def test_inspect_table_and_csv(runner, gauss_file, in_tmp):
     )
     rows = csv_rows(res.stdout)
     assert {r["country"] for r in rows} == {"CHN"}
-    assert len(rows) == 5 + 5 + 5  # one country, one year; the example has five countries
+    # one country, one year: p_top, its bounds and sample size, mean, sd, 5 quantiles, 5 ranks
+    assert len(rows) == 6 + 5 + 5

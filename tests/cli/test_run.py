@@ -137,6 +137,7 @@ def test_run_format_json_is_the_headline_as_one_json_document(runner, gauss_file
         "p": float(kor["p_top"]),
         "lower": float(kor["p_top_lower"]),
         "upper": float(kor["p_top_upper"]),
+        "effective_sample_size": float(kor["p_top_effective_sample_size"]),
     }
     assert doc["effective_sample_size"] == 3000.0 and doc["target_halfwidth"] is None
 

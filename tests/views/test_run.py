@@ -36,7 +36,7 @@ def test_inspect_json_carries_units_long_names_and_descriptions(baseline_nc):
     assert doc["metrics"]["ai_index"]["units"] == "1"
     assert doc["country_name"] == "South Korea" and doc["conditioned"] is True
     assert doc["scenario_description"] == ds.attrs["scenario_description"] != ""
-    for name in ("p_top", "p_top_lower", "p_top_upper"):
+    for name in ("p_top", "p_top_lower", "p_top_upper", "p_top_effective_sample_size"):
         assert doc["quantities"][name] == {
             "long_name": ds[name].attrs["long_name"],
             "units": "1",
@@ -65,7 +65,7 @@ def test_csv_is_long_with_units_per_row(baseline_nc):
     rows = list(csv.DictReader(io.StringIO(to_csv(ds, country="KOR"))))
     assert tuple(rows[0]) == CSV_COLUMNS
     n_year, n_rank = ds.sizes["year"], ds.sizes["rank_position"]
-    assert len(rows) == 2 * n_year * (5 + 5 + n_rank)  # 2 metrics
+    assert len(rows) == 2 * n_year * (6 + 5 + n_rank)  # 2 metrics
     units = {(r["metric"], r["quantity"]): r["units"] for r in rows}
     assert units[("gpu_stock", "value_quantile")] == "H100e"
     assert units[("gpu_stock", "value_mean")] == "H100e"
