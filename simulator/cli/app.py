@@ -62,9 +62,9 @@ def main() -> None:
 
     \b
     Examples:
-      g3sim run configs/baseline.toml      # run the baseline, print the headline
+      g3sim run baseline                   # run the shipped baseline, print the headline
       g3sim inspect results/baseline.nc    # show a saved result in detail
-      g3sim list                           # the scenarios in configs/
+      g3sim list                           # the scenarios: shipped, and local in configs/
     """
 
 
