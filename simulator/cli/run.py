@@ -83,7 +83,7 @@ Examples:
     "--target-halfwidth",
     type=float,
     metavar="H",
-    help="Add blocks until the 95%% half-width of P(rank ≤ k) is ≤ H (e.g. 0.005) for every "
+    help="Add blocks until the 95% half-width of P(rank ≤ k) is ≤ H (e.g. 0.005) for every "
     "metric; ignores -n.",
 )
 @click.option(
