@@ -46,9 +46,10 @@ class ShortfallWatch:
             return
         warnings.warn(
             G3simWarning(
-                f"after {draws:,} draws the 95% half-width is {worst:.2g}; the target {target:g} "
-                f"needs about {round_draws(need):,} draws (half-width ∝ 1/√draws), more than the cap of "
-                f"{cap:,} ({option('max_draws')}): this run will stop short of it; raise "
+                f"after {draws:,} draws the 95% half-width is {worst:.2g}; the target "
+                f"{target:g} needs about {round_draws(need):,} draws (half-width ∝ 1/√draws), "
+                f"more than the cap of {cap:,} ({option('max_draws')}): this run will stop "
+                "short of it; raise "
                 f"{option('max_draws')} or loosen {option('target_halfwidth')}"
             ),
             stacklevel=2,
