@@ -41,5 +41,5 @@ def test_g3sim_max_draws_caps_every_run_and_says_so(monkeypatch):
     assert int(g3.run(sc, keep_draws=False).attrs["draws"]) == 5_000
     for bad in ("0", "-5", "many", "1e4"):
         monkeypatch.setenv("G3SIM_MAX_DRAWS", bad)
-        with pytest.raises(ConfigError, match="G3SIM_MAX_DRAWS=.*positive whole"):
+        with pytest.raises(ConfigError, match=r"G3SIM_MAX_DRAWS=.*positive whole"):
             g3.run(sc)
