@@ -181,7 +181,7 @@ class ListedScenario:
 
     ``origin`` is ``"local"`` (a file in the folder listed, e.g. configs/ of the working
     folder) or ``"shipped"`` (installed with g3sim); ``shadows`` is True for a local file that
-    takes the place of a shipped scenario of the same name.
+    takes the place of a different shipped scenario of the same name.
     """
 
     path: Path
@@ -201,6 +201,14 @@ def _load_listed(path: Path, origin: str, shadows: bool = False) -> ListedScenar
         return ListedScenario(path, load_scenario(path), None, origin, shadows)
     except G3simError as exc:
         return ListedScenario(path, None, exc, origin, shadows)
+
+
+def _same_text(a: Path, b: Path) -> bool:
+    """Whether two scenario files are one file or hold the same bytes (a copy of the repo)."""
+    try:
+        return os.path.samefile(a, b) or a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
 
 
 def list_scenarios(directory: str | os.PathLike | None = None) -> list[ListedScenario]:
@@ -228,7 +236,6 @@ def list_scenarios(directory: str | os.PathLike | None = None) -> list[ListedSce
         if name not in local:
             out.append(_load_listed(shipped[name], "shipped"))
             continue
-        same = name in shipped and os.path.samefile(local[name], shipped[name])
-        shadows = name in shipped and not same
+        shadows = name in shipped and not _same_text(local[name], shipped[name])
         out.append(_load_listed(local[name], "local", shadows))
     return out

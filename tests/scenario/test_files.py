@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,11 @@ def test_listing_without_a_folder_joins_local_and_shipped(tmp_path, monkeypatch)
 def test_the_shipped_scenarios_are_the_repository_configs():
     # A source checkout (editable install) ships configs/ itself: one source, no copy.
     assert shipped_dir().resolve() == CONFIGS.resolve()
+
+
+def test_a_local_copy_of_a_shipped_scenario_does_not_shadow_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").mkdir()
+    shutil.copy(shipped_dir() / "baseline.toml", tmp_path / "configs" / "baseline.toml")
+    entry = {e.name: e for e in list_scenarios()}["baseline"]
+    assert entry.origin == "local" and not entry.shadows
