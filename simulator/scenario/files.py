@@ -148,9 +148,8 @@ def find_scenario(path: str | os.PathLike) -> Path:
         return shipped / name
     known = sorted(p.stem for p in shipped.glob("*.toml")) if shipped is not None else []
     raise ConfigError(
-        f"no such scenario file, nor a scenario of that name in {LOCAL_DIR}/ or shipped with "
-        "g3sim; name a .toml file"
-        + (f", or one of the shipped scenarios: {', '.join(known)}" if known else ""),
+        "no such scenario file; check the path, or name a scenario of "
+        f"{LOCAL_DIR}/ or one shipped with g3sim" + (f" ({', '.join(known)})" if known else ""),
         source=shown_path(path),
     )
 

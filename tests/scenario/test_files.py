@@ -49,7 +49,7 @@ def test_a_local_scenario_takes_precedence_over_the_shipped_one(tmp_path, monkey
 def test_an_unknown_name_says_which_scenarios_are_shipped(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(
-        ConfigError, match=r"^nosuch: no such scenario file.*shipped scenarios: baseline"
+        ConfigError, match=r"^nosuch: no such scenario file.*shipped with g3sim \(baseline, "
     ):
         load_scenario("nosuch")
     with pytest.raises(ConfigError, match="no such scenario file"):  # a path: no look-up
