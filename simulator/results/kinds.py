@@ -23,7 +23,7 @@ class FileKind:
 
 
 RESULTS = FileKind("results", FORMAT, FORMAT_VERSION, ".nc")
-CHECKPOINT = FileKind("checkpoint", "g3sim-checkpoint", 2, ".checkpoint")
+CHECKPOINT = FileKind("checkpoint", "g3sim-checkpoint", 3, ".checkpoint")  # 3: SMC sums
 
 KINDS = {k.name: k for k in (RESULTS, CHECKPOINT)}
 

@@ -138,6 +138,12 @@ class RunOptions:
         :data:`KEEP_DRAWS_LIMIT` draws.
     history
         Condition on the scenario's ``[[observations]]`` (False: ignore them).
+    conditioning
+        ``"smc"`` or ``"rejection"``: how to condition (None: the scenario's ``conditioning``,
+        by default ``"smc"``; a model without the stepping form always uses rejection).
+    smc_moves
+        Rejuvenating move sweeps after the last observed year (None: the scenario's
+        ``smc_moves``, by default 2; 0: none). docs/conditioning.md.
     stop
         Sequential stopping (:class:`StopTarget`); ``draws`` is then ignored.
     workers
@@ -153,6 +159,8 @@ class RunOptions:
     design: str | None = None
     keep_draws: bool | None = None
     history: bool = True
+    conditioning: str | None = None
+    smc_moves: int | None = None
     stop: StopTarget | None = None
     workers: int = 1
     scheduler: str | None = None
@@ -165,6 +173,13 @@ class RunOptions:
         """The scenario with or without its history, the stop rule, and the draws to plan for."""
         if not self.history:
             scenario = without_history(scenario)
+        updates = {
+            k: v
+            for k, v in (("conditioning", self.conditioning), ("smc_moves", self.smc_moves))
+            if v is not None and v != getattr(scenario, k)
+        }
+        if updates:
+            scenario = scenario.with_updates(**updates)
         if self.stop is None:
             return scenario, None, self.draws
         return (scenario, *self.stop.rule(scenario))
