@@ -42,13 +42,13 @@ def test_a_non_editable_install_ships_the_scenarios(tmp_path):
     # folder, then run the shipped baseline by name from a folder with no configs/ in it.
     src = tmp_path / "src"
     src.mkdir()
-    for part in ("pyproject.toml", "README.md", "simulator", "configs"):
+    for part in ("pyproject.toml", "README.md", "simulator", "g3sim", "configs"):
         if (ROOT / part).is_dir():
             shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(ROOT / part, src / part)
     target = tmp_path / "site"
-    subprocess.run(
+    built = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -62,9 +62,11 @@ def test_a_non_editable_install_ships_the_scenarios(tmp_path):
             str(target),
             str(src),
         ],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
     )
+    assert built.returncode == 0, built.stderr[-2000:]
     assert sorted(p.name for p in (target / "simulator" / "configs").glob("*.toml")) == sorted(
         p.name for p in (ROOT / "configs").glob("*.toml")
     )

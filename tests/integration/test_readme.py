@@ -123,3 +123,11 @@ def test_the_tour_runs_as_written_after_make_run(scratch):
     for name in ("results/jpn.nc", "results/fan.png", "results/baseline.html"):
         assert name in made
     assert "traceback" not in out.stderr.lower()
+
+
+def test_the_readme_starts_with_two_commands_for_a_new_machine():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = text.split("```bash\n", 1)[1].split("\n```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first.splitlines()]
+    assert commands == ["make run", "make test"]
+    assert text.index("```bash") < text.index("\n## ")  # before any section
