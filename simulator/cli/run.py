@@ -21,7 +21,7 @@ from ..runs import run_to_file
 from ..scenario import list_scenarios
 from ..views.calibration import calibration_text
 from ..views.comparison import comparison_csv, comparison_json, comparison_text
-from ..views.run import headline
+from ..views.run import headline, headline_ess
 from .options import (
     FLAGS,
     Progress,
@@ -139,7 +139,7 @@ def run(scenario, overrides, output, workers, scheduler, checkpoint_every, quiet
             "observations by rejection, not sequential Monte Carlo",
             err=True,
         )
-    warning = ess_warning(float(ds["effective_sample_size"]), int(ds.attrs["draws"]))
+    warning = ess_warning(headline_ess(ds), int(ds.attrs["draws"]))
     if warning:
         click.echo(f"g3sim: warning: {warning}", err=True)
     if not seeded:

@@ -34,12 +34,7 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
         " draws/s)",
     ]
     if int(a.get("conditioned", 0)):
-        ess = float(ds["effective_sample_size"])
-        lines.append(
-            f"conditioned on {int(a['observations'])} observations by "
-            f"{a.get('conditioning', 'rejection')} · effective sample size "
-            f"{ess:,.0f} ({ess / int(a['draws']):.1%} of draws)"
-        )
+        lines += _conditioning_lines(ds, year)
     metrics = [str(m) for m in ds["metric"].values]
     cells = {
         m: [
@@ -200,3 +195,35 @@ def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
         )
         out.append(f"  {int(ds['trace_draws'][i]):>12,}{cells}")
     return "\n".join(out)
+
+
+def _conditioning_lines(ds: xr.Dataset, year: int | None) -> list[str]:
+    """How the run was conditioned, with its effective sample sizes."""
+    a = ds.attrs
+    draws = int(a["draws"])
+    ess = float(ds["effective_sample_size"])
+    lines = [
+        f"conditioned on {int(a['observations'])} observations by "
+        f"{a.get('conditioning', 'rejection')} · effective sample size {ess:,.0f} "
+        f"({ess / draws:.1%} of draws)"
+    ]
+    if "p_top_effective_sample_size" in ds:
+        y = int(ds["year"].values[-1]) if year is None else year
+        sizes = ds["p_top_effective_sample_size"].sel(year=y, country=a["focus"])
+        lines.append(
+            f"  for the {y} headline (variance-equivalent): "
+            + ", ".join(
+                f"{m} {float(v):,.0f} ({float(v) / draws:.1%})"
+                for m, v in zip(sizes["metric"].values, sizes.values, strict=True)
+            )
+        )
+    return lines
+
+
+def headline_ess(ds: xr.Dataset) -> float:
+    """The smallest variance-equivalent sample size of the focus's last-year headlines (the
+    Eve-grouped Kish size for files without it)."""
+    if "p_top_effective_sample_size" not in ds:
+        return float(ds["effective_sample_size"])
+    y = int(ds["year"].values[-1])
+    return float(ds["p_top_effective_sample_size"].sel(year=y, country=ds.attrs["focus"]).min())
