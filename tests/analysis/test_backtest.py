@@ -62,7 +62,7 @@ def test_backtest_from_one_origin_runs_scores_and_round_trips(tmp_path):
         "trend",
     ]
     assert np.isfinite(ds["rps"].values).all() and (ds["log_score"].values > 0).all()
-    np.testing.assert_allclose(ds["forecast_probability"].sum("rank").values, 1.0)
+    np.testing.assert_allclose(ds["forecast_probability"].sum("rank_position").values, 1.0)
     rows = summary(ds)
     assert {r["group"] for r in rows} == {"KOR", "published"}
     assert "persistence" in backtest_text(ds)
