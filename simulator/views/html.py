@@ -383,6 +383,8 @@ def _observation_cell(o: dict[str, Any], key: str) -> str:
         return number_text(o[key])
     if key in OBSERVATION_DEFAULTS and "rank" in o:
         return f"{OBSERVATION_DEFAULTS[key]} (exact)"
+    if key == "ranking_is_top" and "ranking" in o:  # a published top-N list by default
+        return "true (default)"
     return "–"
 
 
