@@ -9,7 +9,7 @@ import click
 
 from .._version import __version__
 from ..errors import G3simError
-from . import analysis, inspect, plots, run
+from . import analysis, inspect, levers, plots, run
 from .options import FLAGS
 
 
@@ -77,6 +77,8 @@ for command in (
     run.compare,
     analysis.sensitivity,
     analysis.discover,
+    levers.sweep,
+    levers.target,
     plots.plot,
     plots.report,
 ):
