@@ -70,3 +70,21 @@ def histogram_quantiles(counts: np.ndarray, edges: np.ndarray, qs) -> np.ndarray
         frac = np.where(inside > 0, (target - before) / np.where(inside > 0, inside, 1), 0.5)
         res[i] = edges[j] + np.clip(frac, 0, 1) * (edges[j + 1] - edges[j])
     return out
+
+
+def ratio_effective_size(p_hat, wsum, s_aa, s_ab, s_bb):
+    """The sample size at which a binomial proportion would have the variance of the weighted
+    ratio ``p̂ = Σw·h / Σw``: ``p̂(1 − p̂) / V``.
+
+    ``V = (s_aa − 2 p̂ s_ab + p̂² s_bb) / (Σw)²`` is the delta-method variance of the ratio with
+    the weights grouped by common ancestor (engine/smc.py): ``s_aa = Σ_e a_e²``, ``s_ab = Σ_e
+    a_e b_e``, ``s_bb = Σ_e b_e²``. Where ``V`` is 0 (p̂ = 0 or 1) it is the Kish size
+    ``(Σw)² / s_bb``. Element-wise; feed the result to :func:`wilson_interval`.
+    """
+    p_hat = np.asarray(p_hat, dtype=float)
+    wsum = np.asarray(wsum, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = (s_aa - 2 * p_hat * s_ab + p_hat * p_hat * s_bb) / (wsum * wsum)
+        kish = np.where(s_bb > 0, wsum * wsum / s_bb, 0.0)
+        n_eff = np.where(var > 0, p_hat * (1 - p_hat) / var, kish)
+    return np.where((p_hat > 0) & (p_hat < 1), n_eff, kish)

@@ -1,7 +1,9 @@
 """Back-testing a scenario against its ``[[observations]]`` (:func:`calibrate`).
 
-The result, :class:`Calibration`, says how often the unconditioned model reproduces each
-observation, the effective sample size after conditioning, and how far the observations move
+The result, :class:`Calibration`, says how often the model reproduces each observation (given the
+observations of earlier years), per observed year the conditional acceptance, the effective
+sample size before and after resampling and the ancestors surviving to the end, the effective
+sample size after conditioning, and how far the observations move
 each factor's distribution (prior vs posterior mean, in prior standard deviations).
 """
 
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from ..engine import Accumulator, BlockRunner, FoldedRun
@@ -28,6 +31,17 @@ class ObservationCheck:
     observation: str
     p_reproduced: float
     source: str
+
+
+@dataclass(frozen=True)
+class YearCheck:
+    """How the conditioning went at one observed year (sums over blocks)."""
+
+    year: int
+    conditional_acceptance: float  # mean likelihood of the year's observations, given earlier
+    ess_before_resampling: float
+    ess_after_resampling: float
+    unique_ancestors: float  # particles of the year with descendants in the final population
 
 
 @dataclass(frozen=True)
@@ -58,12 +72,15 @@ class Calibration:
     acceptance: float
     observations: tuple[ObservationCheck, ...]
     factors: tuple[FactorShift, ...]
+    conditioning: str = "rejection"
+    years: tuple[YearCheck, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists and dicts) in field order, e.g. for JSON."""
         d = dataclasses.asdict(self)
         d["observations"] = list(d["observations"])
         d["factors"] = list(d["factors"])
+        d["years"] = list(d["years"])
         return d
 
     @classmethod
@@ -80,6 +97,8 @@ class Calibration:
             acceptance=ess / draws if draws else 0.0,
             observations=_observation_checks(ds),
             factors=_factor_shifts(ds),
+            conditioning=str(a.get("conditioning", "rejection")),
+            years=_year_checks(ds),
         )
 
     @classmethod
@@ -87,7 +106,8 @@ class Calibration:
         """The summary when no draw agrees with every observation (ESS 0): each observation's
         back-test from the folded sums, and no posterior."""
         sc, n = folded.scenario, folded.draws
-        lik = folded.state.weighted.observation_likelihood / n
+        ws = folded.state.weighted
+        lik = ws.observation_likelihood / np.maximum(ws.observation_weight, 1e-300)
         return cls(
             scenario=sc.name,
             draws=n,
@@ -99,7 +119,23 @@ class Calibration:
                 for o, p in zip(folded.observations, lik, strict=True)
             ),
             factors=(),
+            conditioning=folded.conditioning,
         )
+
+
+def _year_checks(ds: xr.Dataset) -> tuple[YearCheck, ...]:
+    if "observed_year" not in ds.dims:
+        return ()
+    return tuple(
+        YearCheck(
+            year=int(y),
+            conditional_acceptance=float(ds["conditional_acceptance"].values[i]),
+            ess_before_resampling=float(ds["ess_before_resampling"].values[i]),
+            ess_after_resampling=float(ds["ess_after_resampling"].values[i]),
+            unique_ancestors=float(ds["unique_ancestors"].values[i]),
+        )
+        for i, y in enumerate(ds["observed_year"].values)
+    )
 
 
 def _observation_checks(ds: xr.Dataset) -> tuple[ObservationCheck, ...]:

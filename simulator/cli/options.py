@@ -115,6 +115,14 @@ def history_option(help_: str):
     return click.option("--history/--no-history", default=True, show_default=True, help=help_)
 
 
+conditioning_option = click.option(
+    "--conditioning",
+    type=click.Choice(["smc", "rejection"]),
+    help="How to condition on [[observations]]: sequential Monte Carlo or rejection "
+    "[default: the scenario's, smc].",
+)
+
+
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 
 

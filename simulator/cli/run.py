@@ -25,6 +25,7 @@ from .options import (
     FLAGS,
     Progress,
     command_line,
+    conditioning_option,
     format_option,
     history_option,
     is_result_path,
@@ -102,6 +103,7 @@ Examples:
     help="Year whose half-width --target-halfwidth watches [default: the last].",
 )
 @history_option("Condition on the scenario's [[observations]] (history matching).")
+@conditioning_option
 @quiet_option
 def run(
     scenario, overrides, levers, output, workers, scheduler, checkpoint_every, quiet, **run_options
@@ -132,6 +134,13 @@ def run(
             **run_options,
         )
     click.echo(headline(ds))
+    asked = run_options.get("conditioning") or sc.conditioning
+    if ds.attrs.get("conditioning") == "rejection" and asked == "smc":
+        click.echo(
+            f"g3sim: note: model {ds.attrs['model']} has no stepping form: conditioned on the "
+            "observations by rejection, not sequential Monte Carlo",
+            err=True,
+        )
     warning = ess_warning(float(ds["effective_sample_size"]), int(ds.attrs["draws"]))
     if warning:
         click.echo(f"g3sim: warning: {warning}", err=True)
@@ -192,13 +201,15 @@ def list_(directory):
 @set_option()
 @workers_option()
 @format_option("table", "json")
+@conditioning_option
 @quiet_option
-def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
+def calibrate(scenario, draws, seed, overrides, workers, fmt, conditioning, quiet):
     """Back-test SCENARIO against its [[observations]] and show what they teach.
 
-    Prints how often the unconditioned model reproduces each observation, the effective sample
-    size after conditioning, and the factors whose distributions the observations move most
-    (prior vs posterior mean, in prior standard deviations).
+    Prints how often the model reproduces each observation (given the earlier years'), per
+    observed year the conditional acceptance, the effective sample size before and after
+    resampling and the ancestors surviving to the end, and the factors whose distributions the
+    observations move most (prior vs posterior mean, in prior standard deviations).
 
     \b
     Example:
@@ -206,6 +217,8 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
     """
     n_workers = parse_workers(workers)
     sc = load_with_warnings(scenario, overrides)
+    if conditioning is not None:
+        sc = sc.with_updates(conditioning=conditioning)
     with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
         c = run_calibration(
             sc,
@@ -231,6 +244,7 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
 )
 @workers_option()
 @history_option("Condition both on their [[observations]].")
+@conditioning_option
 @format_option("table", "json", "csv")
 @click.option(
     "-o",
@@ -240,7 +254,7 @@ def calibrate(scenario, draws, seed, overrides, workers, fmt, quiet):
 )
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
 @quiet_option
-def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
+def compare(a, b, draws, seed, workers, history, conditioning, fmt, output, force, quiet):
     """What B changes against A: P_A, P_B and B − A with a 95% interval, per metric and year.
 
     A and B are two scenario files (run here on common random numbers: same seed and draws,
@@ -267,6 +281,8 @@ def compare(a, b, draws, seed, workers, history, fmt, output, force, quiet):
         n_workers = parse_workers(workers)
         sa = load_with_warnings(a)
         sb = load_with_warnings(b)
+        if conditioning is not None:
+            sa, sb = (s.with_updates(conditioning=conditioning) for s in (sa, sb))
         cmp = compare_scenarios(
             sa,
             sb,

@@ -18,6 +18,7 @@ from ..scenario import Scenario
 from .binning import bin_scale, binned_values
 from .history import parse_observations
 from .ranks import PAIRWISE_MAX_COUNTRIES, focus_ranks, rank_counts
+from .smc import SmcBlock, eve_sums, run_smc
 from .state import BlockResult, KeptRows, ReducerState, WeightedSums
 
 
@@ -104,6 +105,22 @@ class BlockRunner:
         nc = len(m.countries)
         self.pairwise = nc <= min(PAIRWISE_MAX_COUNTRIES, MAX_COUNTRIES)
         self.weighted = bool(self.observations)
+        self.obs_years = sorted({o.year for o in self.observations})
+        #: How this run conditions: "smc", "rejection" (asked for, or the model cannot step),
+        #: or "none" (no observations).
+        self.conditioning = (
+            "none"
+            if not self.weighted
+            else "smc"
+            if sc.conditioning == "smc" and m.can_step
+            else "rejection"
+        )
+        self.note = None
+        if self.weighted and sc.conditioning == "smc" and not m.can_step:
+            self.note = (
+                f"model {m.name} has no stepping form: conditioning on the observations by "
+                "rejection (whole trajectories weighted), not sequential Monte Carlo"
+            )
         self._obs_index = [
             (sim_years.index(o.year), m.metrics.index(o.metric), m.countries.index(o.country))
             for o in self.observations
@@ -157,36 +174,79 @@ class BlockRunner:
     def __call__(self, block: int) -> BlockResult:
         sc = self.scenario
         n = block_length(sc, block)
-        factors, scores = self._sample(block, n)
-        self._check_shapes(scores, n, block)
-        w = lik = None
-        if self.weighted:
-            w, lik = self.weights(scores, n)
-        counts, hist, s1, s2, ranks, values = self._reduce_metrics(scores, w, n, block)
+        factors = self._factors(block, n)
         fv = np.empty((n, len(sc.factors)))
         for j, f in enumerate(sc.factors):
             fv[:, j] = factors[f.name]
+        rngs = Streams(sc.seed, block)
+        cond = None
+        if self.conditioning == "smc":
+            cond = run_smc(
+                self.model, factors, rngs.child("model"), rngs.child("smc"), n, self.observations
+            )
+            scores, w, eve = cond.scores, cond.weight, cond.eve
+        else:
+            scores, w, eve = self.model.simulate(factors, rngs.child("model"), n), None, None
+        self._check_shapes(scores, n, block)
+        if self.conditioning == "rejection":
+            w, lik = self.weights(scores, n)
+            cond = self._rejection_diagnostics(lik, w)
+        counts, hist, s1, s2, ranks, values = self._reduce_metrics(scores, w, n, block)
+        post = fv if eve is None else fv[eve]  # the factor values of the final particles
+        s_aa = s_ab = None
+        s_bb = float(n)  # unweighted: Σ over draws of 1², the binomial case
+        if w is not None:
+            s_aa, s_ab, s_bb = eve_sums(self._reported(scores), w, eve, sc.top_k)
         sums = ReducerState(
             rank_count=counts,
             value_hist=hist,
             value_sum=s1,
             value_sq_sum=s2,
             weight_sum=np.array([float(n) if w is None else w.sum()]),
-            weight_sq_sum=np.array([float(n) if w is None else np.dot(w, w)]),
+            weight_sq_sum=np.array([s_bb]),
             # Factor moments before (prior) and after (posterior) weighting, for calibration.
             factor_sum=fv.sum(axis=0),
             factor_sq_sum=np.einsum("ij,ij->j", fv, fv),
-            weighted=None if w is None else _weighted_sums(fv, w, lik),
+            weighted=None if w is None else _weighted_sums(post, w, cond, s_aa, s_ab),
         )
         kept = None
         if sc.keep_draws:
-            kept = KeptRows(ranks, values, fv, w)
+            anc = None if self.conditioning != "smc" else eve + block * sc.block_size
+            kept = KeptRows(ranks, values, post, w, anc)
         return BlockResult(block, n, sums, kept)
 
-    def _sample(self, block: int, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """The block's factor draws and the model's scores for them."""
+    def _reported(self, scores: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Each metric's scores of the reported years, (n, year, country)."""
+        if len(self.report) == len(self.model.years):
+            return [scores[m] for m in self.model.metrics]
+        return [scores[m][:, self._report_index, :] for m in self.model.metrics]
+
+    def _rejection_diagnostics(self, lik: np.ndarray, w: np.ndarray) -> SmcBlock:
+        """The per-year diagnostics of :class:`.smc.SmcBlock` for whole-trajectory weighting:
+        weights accumulate year by year and are never resampled."""
+        n = lik.shape[1]
+        nyo = len(self.obs_years)
+        obs_lik, obs_w = np.zeros(len(self.observations)), np.zeros(len(self.observations))
+        ess, w_before, w_after = np.zeros(nyo), np.zeros(nyo), np.zeros(nyo)
+        cum = np.ones(n)
+        for t, year in enumerate(self.obs_years):
+            prev = cum.copy()
+            w_before[t] = prev.sum()
+            for j, obs in enumerate(self.observations):
+                if obs.year == year:
+                    obs_lik[j], obs_w[j] = np.dot(prev, lik[j]), prev.sum()
+                    cum *= lik[j]
+            sq = np.dot(cum, cum)
+            w_after[t] = cum.sum()
+            ess[t] = w_after[t] ** 2 / sq if sq > 0 else 0.0
+        unique = np.full(nyo, float(np.count_nonzero(w)))
+        return SmcBlock(
+            {}, np.arange(n), w, obs_lik, obs_w, w_before, w_after, ess, ess.copy(), unique
+        )
+
+    def _factors(self, block: int, n: int) -> dict[str, np.ndarray]:
         sc = self.scenario
-        factors = sample_factors(
+        return sample_factors(
             sc.factors,
             sc.correlation,
             design=sc.design,
@@ -195,7 +255,6 @@ class BlockRunner:
             n=n,
             block_size=sc.block_size,
         )
-        return factors, self.model.simulate(factors, Streams(sc.seed, block).child("model"), n)
 
     def _check_shapes(self, scores: dict[str, np.ndarray], n: int, block: int) -> None:
         m = self.model
@@ -240,7 +299,17 @@ class BlockRunner:
         return counts, hist, s1, s2, ranks, values
 
 
-def _weighted_sums(fv: np.ndarray, w: np.ndarray, lik: np.ndarray) -> WeightedSums:
+def _weighted_sums(fv: np.ndarray, w: np.ndarray, cond: SmcBlock, s_aa, s_ab) -> WeightedSums:
     return WeightedSums(
-        factor_wsum=w @ fv, factor_wsq_sum=w @ (fv * fv), observation_likelihood=lik.sum(axis=1)
+        factor_wsum=w @ fv,
+        factor_wsq_sum=w @ (fv * fv),
+        observation_likelihood=cond.obs_likelihood,
+        observation_weight=cond.obs_weight,
+        top_sq_sum=s_aa,
+        top_cross_sum=s_ab,
+        year_weight_before=cond.weight_before,
+        year_weight_after=cond.weight_after,
+        year_ess_before=cond.ess_before,
+        year_ess_after=cond.ess_after,
+        year_unique_ancestors=cond.unique_ancestors,
     )

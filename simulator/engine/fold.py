@@ -19,7 +19,7 @@ import numpy as np
 from ..models import Model
 from ..models.base import Bins
 from ..scenario import Scenario
-from ..stats import wilson_interval
+from ..stats import ratio_effective_size, wilson_interval
 from .block import BlockRunner, n_blocks
 from .executors import run_blocks
 from .history import Observation
@@ -82,6 +82,8 @@ class FoldedRun:
     stop: StopRule | None
     stop_reason: str
     kept: Mapping[str, np.ndarray]
+    #: "smc", "rejection" or "none" (no observations): how the observations conditioned the run.
+    conditioning: str = "none"
 
     @property
     def weighted(self) -> bool:
@@ -110,9 +112,9 @@ class Accumulator:
         self.trace_year = stop.year if stop else runner.report_years[-1]
         self._trace_yi = runner.report_years.index(self.trace_year)
         self._trace: list[TracePoint] = []
-        # (draws, hits, Σw, Σw²) of blocks folded since the trace was last computed: turned into
-        # estimates and intervals all at once (per block, that was 3% of a gaussian race).
-        self._pending_trace: list[tuple[int, np.ndarray, float, float]] = []
+        # (draws, hits, Σw, Σb², Σa², Σab) of blocks folded since the trace was last computed:
+        # turned into estimates and intervals all at once (per block: 3% of a gaussian race).
+        self._pending_trace: list[tuple] = []
         self.stopped = False
 
     @property
@@ -181,22 +183,39 @@ class Accumulator:
     def trace(self) -> list[TracePoint]:
         """(draws, P(focus rank ≤ k) per metric, its 95% half-width) after each block."""
         if self._pending_trace:
-            draws, hits, wsum, wsq = zip(*self._pending_trace, strict=True)
-            p, half = _estimate(np.array(hits), np.array(wsum)[:, None], np.array(wsq)[:, None])
+            draws, hits, wsum, wsq, s_aa, s_ab = zip(*self._pending_trace, strict=True)
+            p, half = _estimate(
+                np.array(hits),
+                np.array(wsum)[:, None],
+                np.array(wsq)[:, None],
+                np.array(s_aa),
+                np.array(s_ab),
+            )
             self._trace.extend(zip(draws, p, half, strict=True))
             self._pending_trace = []
         return self._trace
 
-    def _headline_sums(self) -> tuple[np.ndarray, float, float]:
+    def _headline_sums(self) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray]:
+        """Weighted hits, Σw, Σ_e b_e², Σ_e a_e², Σ_e a_e b_e of the headline cells (the last
+        two are the hits themselves without weights: the binomial variance)."""
         s = self.sums
-        fi = self.runner.model.focus_index
-        hits = s.rank_count[:, self._trace_yi, fi, : self.scenario.top_k].sum(axis=-1)
-        return hits, s.total_weight, s.total_sq_weight
+        fi, yi = self.runner.model.focus_index, self._trace_yi
+        hits = s.rank_count[:, yi, fi, : self.scenario.top_k].sum(axis=-1)
+        if s.weighted is None:
+            return hits, s.total_weight, s.total_sq_weight, hits, hits
+        ws = s.weighted
+        return (
+            hits,
+            s.total_weight,
+            s.total_sq_weight,
+            ws.top_sq_sum[:, yi, fi].copy(),  # copies: the sums grow in place
+            ws.top_cross_sum[:, yi, fi].copy(),
+        )
 
     def headline(self) -> tuple[np.ndarray, np.ndarray]:
         """Current P(focus rank ≤ k) per metric in the trace year, and its 95% half-width."""
-        hits, wsum, wsq = self._headline_sums()
-        return _estimate(hits, np.array(wsum), np.array(wsq))
+        hits, wsum, wsq, s_aa, s_ab = self._headline_sums()
+        return _estimate(hits, np.array(wsum), np.array(wsq), s_aa, s_ab)
 
     @property
     def complete(self) -> bool:
@@ -228,16 +247,18 @@ class Accumulator:
             stop=self.stop,
             stop_reason=self.stop_reason,
             kept=self.kept,
+            conditioning=r.conditioning,
         )
 
 
-def _estimate(hits: np.ndarray, wsum: np.ndarray, wsq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """P(focus rank ≤ k) from weighted hit sums, and its Wilson 95% half-width on the Kish
-    effective sample size; element-wise, so one call serves one block or a whole trace."""
-    ok = (wsum > 0) & (wsq > 0)
+def _estimate(hits, wsum, wsq, s_aa, s_ab) -> tuple[np.ndarray, np.ndarray]:
+    """P(focus rank ≤ k) from weighted hit sums, and its Wilson 95% half-width on the
+    variance-equivalent sample size (:func:`..stats.ratio_effective_size`; for unweighted draws
+    exactly their number); element-wise, so one call serves one block or a whole trace."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ess = np.where(ok, np.square(wsum) / wsq, 0.0)
         p = np.where(wsum > 0, np.clip(hits / wsum, 0.0, 1.0), 0.0)
+    ok = (wsum > 0) & (wsq > 0)
+    ess = np.where(ok, ratio_effective_size(p, wsum, s_aa, s_ab, wsq), 0.0)
     lo, hi = wilson_interval(p, ess)
     return p, (hi - lo) / 2
 

@@ -29,17 +29,38 @@ WEIGHTED_ARRAY_NAMES = {
     "factor_wsum": "factor_wsum1",
     "factor_wsq_sum": "factor_wsum2",
     "observation_likelihood": "observation_likelihood",
+    "observation_weight": "observation_weight",
+    "top_sq_sum": "top_sq_sum",
+    "top_cross_sum": "top_cross_sum",
+    "year_weight_before": "year_weight_before",
+    "year_weight_after": "year_weight_after",
+    "year_ess_before": "year_ess_before",
+    "year_ess_after": "year_ess_after",
+    "year_unique_ancestors": "year_unique_ancestors",
 }
 ARRAY_PREFIX = "sum:"
 
 
 @dataclass(frozen=True, slots=True)
 class WeightedSums:
-    """The sums only a run conditioned on observations has (float64)."""
+    """The sums only a run conditioned on observations has (float64).
+
+    Weights ``w`` are the final (unnormalised) weights; ``w_prev`` the weights just before an
+    observation's year; Eve groups are the particles descended from one initial draw
+    (engine/smc.py). ``ReducerState.weight_sq_sum`` is then ``Σ_e b_e²``.
+    """
 
     factor_wsum: np.ndarray  # (factor,) Σw·x
     factor_wsq_sum: np.ndarray  # (factor,) Σw·x²
-    observation_likelihood: np.ndarray  # (observation,) Σ L_j
+    observation_likelihood: np.ndarray  # (observation,) Σ w_prev·L_j
+    observation_weight: np.ndarray  # (observation,) Σ w_prev
+    top_sq_sum: np.ndarray  # (metric, year, country) Σ_e a_e², a_e = Σ_{i∈e} w_i·1[rank ≤ k]
+    top_cross_sum: np.ndarray  # (metric, year, country) Σ_e a_e·b_e, b_e = Σ_{i∈e} w_i
+    year_weight_before: np.ndarray  # (observed year,) Σw before the year's observations
+    year_weight_after: np.ndarray  # (observed year,) Σw after weighting by them
+    year_ess_before: np.ndarray  # (observed year,) Σ over blocks of the ESS before resampling
+    year_ess_after: np.ndarray  # (observed year,) ... and after resampling
+    year_unique_ancestors: np.ndarray  # (observed year,) Σ over blocks of surviving ancestors
 
     def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
         for f, name in WEIGHTED_ARRAY_NAMES.items():
@@ -58,7 +79,7 @@ class ReducerState:
     value_sum: np.ndarray  # (metric, year, country) float64 Σw·x
     value_sq_sum: np.ndarray  # (metric, year, country) float64 Σw·x²
     weight_sum: np.ndarray  # (1,) float64 Σw (the draws, unweighted)
-    weight_sq_sum: np.ndarray  # (1,) float64 Σw²
+    weight_sq_sum: np.ndarray  # (1,) float64 Σw², or Σ_e b_e² over Eve groups (WeightedSums)
     factor_sum: np.ndarray  # (factor,) float64 Σx of the prior draws
     factor_sq_sum: np.ndarray  # (factor,) float64 Σx²
     weighted: WeightedSums | None = None
@@ -119,6 +140,7 @@ class KeptRows:
     focus_value: np.ndarray  # (n, metric, year) float64
     factor_value: np.ndarray  # (n, factor) float64
     weight: np.ndarray | None = None  # (n,) float64, weighted runs only
+    ancestor: np.ndarray | None = None  # (n,) int64 global draw index of the Eve, SMC runs only
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """The rows by variable name (the names of the results file), without absent ones."""

@@ -8,6 +8,10 @@ into probabilities and quantiles. Models are pure numpy: arrays in, arrays out, 
 Randomness a model needs beyond the factors (yearly shocks, say) comes from ``rngs(name)``, a
 generator per named component and block. Generate arrays with the draw axis first, so that a
 partial block's draws are a prefix of the full block's (the "growing draws" guarantee).
+
+A model may also offer the stepping form (:meth:`Model.start` returning a :class:`Stepper`):
+all draws of a block advanced one year at a time, which the engine needs to condition on
+observations by sequential Monte Carlo. :meth:`Model.simulate` then comes for free.
 """
 
 from __future__ import annotations
@@ -40,6 +44,34 @@ class Bins:
         if self.log:
             return np.logspace(np.log10(self.low), np.log10(self.high), self.n + 1)
         return np.linspace(self.low, self.high, self.n + 1)
+
+
+class Stepper(abc.ABC):
+    """One block of draws ("particles") of a model, advanced one year at a time.
+
+    The stepping form of the model contract, used by sequential Monte Carlo conditioning
+    (docs/conditioning.md): the engine advances every particle to a year, reads the scores of
+    that year, weights the particles by the observations of that year, and may resample them
+    with :meth:`take` before advancing further.
+
+    Randomness: a stepper draws the random numbers of year ``t`` by particle position, from the
+    same named generators ``rngs(name)`` as :meth:`Model.simulate`, draw axis first; so the
+    numbers do not depend on how the years are stepped, and a particle copied by :meth:`take`
+    receives fresh future noise at its new position (its past and its static per-draw
+    quantities, such as factor values, drifts and GPU bases, travel with it).
+    """
+
+    @abc.abstractmethod
+    def advance(self, year: int) -> dict[str, np.ndarray]:
+        """Step every particle to the end of ``year`` (one of the model's years, not before the
+        last year stepped to) and return that year's scores ``{metric: (n, countries)}``."""
+
+    @abc.abstractmethod
+    def take(self, index: np.ndarray) -> None:
+        """Replace the particles by ``particles[index]`` (a resampling), in place.
+
+        ``index`` has the block's length ``n``; every per-draw quantity of the state follows.
+        """
 
 
 class Model(abc.ABC):
@@ -82,14 +114,42 @@ class Model(abc.ABC):
     def bins(self, metric: str) -> Bins:
         """Histogram bins for the quantiles of ``metric``."""
 
-    @abc.abstractmethod
     def simulate(
         self,
         factors: Mapping[str, np.ndarray],
         rngs: Callable[[str], np.random.Generator],
         n: int,
     ) -> dict[str, np.ndarray]:
-        """Scores for one block: ``{metric: array (n, years, countries)}``."""
+        """Scores for one block: ``{metric: array (n, years, countries)}``.
+
+        A model with the stepping form (:meth:`start`) gets this for free; a model without it
+        must override this method.
+        """
+        stepper = self.start(factors, rngs, n)
+        if stepper is None:
+            raise NotImplementedError(f"model {self.name} defines neither simulate nor start")
+        out = {m: np.empty((n, len(self.years), len(self.countries))) for m in self.metrics}
+        for i, year in enumerate(self.years):
+            for metric, x in stepper.advance(year).items():
+                out[metric][:, i, :] = x
+        return out
+
+    def start(
+        self,
+        factors: Mapping[str, np.ndarray],
+        rngs: Callable[[str], np.random.Generator],
+        n: int,
+    ) -> Stepper | None:
+        """The stepping form: a :class:`Stepper` for one block's ``n`` draws, at the start.
+
+        ``None`` (the default) means the model has no stepping form: the engine then conditions
+        on observations by weighting whole trajectories (rejection), not sequentially.
+        """
+        return None
+
+    @property
+    def can_step(self) -> bool:
+        return type(self).start is not Model.start
 
     def describe(self) -> dict[str, Any]:
         """Extra run metadata for the results' attributes (strings and numbers)."""

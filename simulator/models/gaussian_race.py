@@ -1,14 +1,21 @@
 """``gaussian_race``: independent normal scores, a model whose rank distribution is known.
 
-Each country's score in each year is ``Normal(mean, sd)``, independent of every other country and
-year. The focus country's rank is ``1 + #{rivals with a strictly higher score}``; its distribution
-has the closed form :func:`exact_rank_distribution`, which the tests use to validate the engine.
+Each country's score in each year is ``Normal(mean, sd)``, independent of every other country.
+By default the years are independent too; with ``persistence = ρ`` (0 ≤ ρ < 1) a country's
+standardised score follows a stationary AR(1) through the calendar years,
+``u_t = ρ^Δ u_{t-Δ} + sqrt(1 − ρ^{2Δ}) ε_t``, so that the score of one year informs the next
+(and conditioning on an earlier year matters). The focus country's rank is ``1 + #{rivals with a
+strictly higher score}``; its distribution has the closed form :func:`exact_rank_distribution`,
+which the tests use to validate the engine, and, conditioned on a Gaussian score observation of
+the focus country, :func:`conditioned_rank_distribution`.
 
 Scenario schema::
 
     [scenario]
     model = "gaussian_race"
     focus = "KOR"
+    [model]
+    persistence = 0.8         # optional, default 0: years independent
     [model.countries]
     USA = { mean = 100, sd = 2 }
     KOR = { mean = 30, sd = 6 }
@@ -26,7 +33,7 @@ from scipy import integrate, stats
 from ..errors import ConfigError, did_you_mean, key_part
 from ..errors import short_repr as _short
 from ..scenario.distributions import MAX_MAGNITUDE, finite_number
-from .base import Bins, Model
+from .base import Bins, Model, Stepper
 
 BINS = 2000
 
@@ -38,10 +45,11 @@ class GaussianRace(Model):
     }
     required_factors = None
 
-    def __init__(self, means: np.ndarray, sds: np.ndarray, **kw):
+    def __init__(self, means: np.ndarray, sds: np.ndarray, persistence: float = 0.0, **kw):
         super().__init__(**kw)
         self.means = means
         self.sds = sds
+        self.persistence = persistence
 
     @classmethod
     def from_scenario(cls, scenario) -> GaussianRace:
@@ -54,13 +62,20 @@ class GaussianRace(Model):
     def _from_scenario(cls, scenario) -> GaussianRace:
         src = scenario.source
         params = dict(scenario.model_params)
-        extra = sorted(set(params) - {"countries"})
+        extra = sorted(set(params) - {"countries", "persistence"})
         if extra:
             raise ConfigError(
-                f"unknown key{did_you_mean(extra[0], ['countries'])}; "
-                "gaussian_race takes only [model.countries]",
+                f"unknown key{did_you_mean(extra[0], ['countries', 'persistence'])}; "
+                "gaussian_race takes [model.countries] and persistence",
                 source=src,
                 key=f"model.{extra[0]}",
+            )
+        rho = params.get("persistence", 0.0)
+        if not finite_number(rho) or not 0 <= rho < 1:
+            raise ConfigError(
+                f"must be a number in [0, 1), got {_short(rho)}; e.g. persistence = 0.8",
+                source=src,
+                key="model.persistence",
             )
         table = params.get("countries")
         if not isinstance(table, Mapping) or not table:  # "countries = 3" or an empty table
@@ -77,6 +92,7 @@ class GaussianRace(Model):
         return cls(
             np.array([mean for mean, _ in means_sds]),
             np.array([sd for _, sd in means_sds]),
+            float(rho),
             countries=countries,
             country_names=countries,
             years=scenario.years,
@@ -103,13 +119,67 @@ class GaussianRace(Model):
     ) -> dict[str, np.ndarray]:
         from ..kernels import scale_shift  # heavy: numba kernels (load cost)
 
+        if self.persistence:
+            return super().simulate(factors, rngs, n)
         z = rngs("scores").standard_normal((n, len(self.years), len(self.countries)))
         scale_shift(z, self.sds, self.means)  # z * sd + mean, in one pass
         return {"score": z}
 
+    def start(self, factors, rngs, n: int) -> _GaussianStepper:
+        z = rngs("scores").standard_normal((n, len(self.years), len(self.countries)))
+        return _GaussianStepper(self, z)
+
     def exact(self) -> np.ndarray:
         """Closed-form P(focus rank = r), r = 1..C (the same every year)."""
         return exact_rank_distribution(self.means, self.sds, self.focus_index)
+
+
+class _GaussianStepper(Stepper):
+    """The standardised scores ``u`` of the last year stepped to; the year's innovations ``z``
+    are drawn up front, by particle position (a resampled particle gets its slot's future)."""
+
+    def __init__(self, model: GaussianRace, z: np.ndarray):
+        self.model, self.z = model, z
+        self.u: np.ndarray | None = None
+        self.year: int | None = None
+
+    def advance(self, year: int) -> dict[str, np.ndarray]:
+        m = self.model
+        eps = self.z[:, m.years.index(year), :]
+        if self.u is None:
+            self.u = eps.copy()
+        elif year != self.year:
+            a = m.persistence ** (year - self.year)
+            self.u = a * self.u + np.sqrt(1.0 - a * a) * eps
+        self.year = year
+        return {"score": self.u * m.sds + m.means}
+
+    def take(self, index: np.ndarray) -> None:
+        if self.u is not None:
+            self.u = self.u[index]
+
+
+def conditioned_rank_distribution(
+    means, sds, focus: int, *, persistence: float, years_ahead: int, score: float, score_sd: float
+) -> np.ndarray:
+    """P(focus rank = r), r = 1..C, ``years_ahead`` years after the focus country's score was
+    observed as ``score`` with a Gaussian kernel of width ``score_sd`` (``[[observations]]``
+    ``score``/``score_sd``), in a gaussian race with ``persistence``.
+
+    The observation updates the focus's standardised score ``u ~ N(0, 1)`` to ``N(μ, v)`` with
+    ``v = 1 / (1 + (sd/score_sd)²)`` and ``μ = v (sd/score_sd²)(score − mean)``; ``Δ`` years on,
+    ``u ~ N(ρ^Δ μ, ρ^{2Δ} v + 1 − ρ^{2Δ})``. Rivals are independent of the focus, so the rank
+    distribution is :func:`exact_rank_distribution` with the focus's updated mean and sd.
+    """
+    means = np.array(means, dtype=float)
+    sds = np.array(sds, dtype=float)
+    m, sd = means[focus], sds[focus]
+    v = 1.0 / (1.0 + (sd / score_sd) ** 2)
+    mu = v * sd * (score - m) / score_sd**2
+    a = persistence**years_ahead
+    means[focus] = m + sd * a * mu
+    sds[focus] = sd * np.sqrt(a * a * v + 1.0 - a * a)
+    return exact_rank_distribution(means, sds, focus)
 
 
 def _read_country(code: str, spec: Any, src: str) -> tuple[float, float]:

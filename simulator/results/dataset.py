@@ -14,7 +14,7 @@ import xarray as xr
 
 from ..engine import FoldedRun
 from ..errors import HistoryError
-from ..stats import CONFIDENCE, histogram_quantiles, wilson_interval
+from ..stats import CONFIDENCE, histogram_quantiles, ratio_effective_size, wilson_interval
 from .kinds import FORMAT, FORMAT_VERSION
 from .provenance import provenance
 
@@ -35,7 +35,9 @@ def build_dataset(run: FoldedRun, *, elapsed_s: float, command: str = "") -> xr.
     data_vars = {
         **_rank_vars(run, wsum, ess),
         **_value_vars(run, wsum, ess),
-        "effective_sample_size": variable((), ess, "effective sample size (Kish)", "1"),
+        "effective_sample_size": variable(
+            (), ess, "effective sample size (Kish, weights grouped by initial ancestor)", "1"
+        ),
         **_factor_vars(run, wsum, ess),
     }
     coords = _coords(run)
@@ -46,6 +48,9 @@ def build_dataset(run: FoldedRun, *, elapsed_s: float, command: str = "") -> xr.
         coords["observation"] = ("observation", np.arange(len(obs), dtype=np.int32))
         coords["observation_label"] = ("observation", [o.label for o in obs])
         coords["observation_source"] = ("observation", [o.source for o in obs])
+        years = sorted({o.year for o in obs})
+        coords["observed_year"] = ("observed_year", np.array(years, dtype=np.int32))
+        data_vars.update(_conditioning_vars(run))
     if run.kept:  # in memory; a file run's kept draws go from its spool into the file
         coords["draw"] = ("draw", np.arange(run.draws, dtype=np.int64))
         for name, (dims, attrs) in per_draw_specs(run.scenario).items():
@@ -85,7 +90,15 @@ def _rank_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
     prob = np.clip(counts / wsum, 0.0, 1.0)
     k = run.scenario.top_k
     p_top = np.clip(prob[..., :k].sum(axis=-1), 0.0, 1.0)
-    lower, upper = wilson_interval(p_top, ess)
+    n_eff = ess
+    if run.weighted:  # the variance of a weighted ratio, by ancestor group (engine/smc.py)
+        ws = run.state.weighted
+        hits = counts[..., :k].sum(axis=-1)
+        p_raw = np.clip(hits / wsum, 0.0, 1.0)
+        n_eff = ratio_effective_size(
+            p_raw, wsum, ws.top_sq_sum, ws.top_cross_sum, run.state.total_sq_weight
+        )
+    lower, upper = wilson_interval(p_top, n_eff)
     count_long = "sum of draw weights" if run.weighted else "number of draws"
     wilson = {"method": "wilson", "confidence": CONFIDENCE}
     return {
@@ -101,6 +114,12 @@ def _rank_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
         ),
         "p_top_upper": variable(
             MDIMS, upper, "upper bound of the 95% Wilson interval of p_top", "1", **wilson
+        ),
+        "p_top_effective_sample_size": variable(
+            MDIMS,
+            np.broadcast_to(n_eff, p_top.shape).astype(float),
+            "sample size of independent draws that would give p_top's variance",
+            "1",
         ),
     }
 
@@ -157,14 +176,59 @@ def _factor_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]
             "standard deviation of the factor, weighted",
             units,
         )
-        out["observation_probability"] = variable(
-            ("observation",),
-            ws.observation_likelihood / n,
-            "mean likelihood of the observation before conditioning (for a rank observation: "
-            "the probability that the model reproduces it)",
-            "1",
-        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["observation_probability"] = variable(
+                ("observation",),
+                np.where(
+                    ws.observation_weight > 0,
+                    ws.observation_likelihood / ws.observation_weight,
+                    0.0,
+                ),
+                "mean likelihood of the observation given the observations of earlier years "
+                "(for a rank observation: the probability that the model reproduces it)",
+                "1",
+            )
     return out
+
+
+def _conditioning_vars(run: FoldedRun) -> dict[str, Variable]:
+    """Per observed year: the conditional acceptance, the ESS before and after resampling, and
+    the ancestors of that year with descendants in the final population (sums over blocks)."""
+    ws, dims = run.state.weighted, ("observed_year",)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        accept = np.where(
+            ws.year_weight_before > 0, ws.year_weight_after / ws.year_weight_before, 0.0
+        )
+    return {
+        "conditional_acceptance": variable(
+            dims,
+            accept,
+            "mean likelihood of the year's observations given the earlier years' "
+            "(for rank windows: the share of the particles that reproduce them)",
+            "1",
+        ),
+        "ess_before_resampling": variable(
+            dims,
+            ws.year_ess_before,
+            "effective sample size after weighting by the year's "
+            "observations, before resampling (summed over blocks)",
+            "1",
+        ),
+        "ess_after_resampling": variable(
+            dims,
+            ws.year_ess_after,
+            "effective sample size after resampling (summed over "
+            "blocks; the same as before when the year did not resample)",
+            "1",
+        ),
+        "unique_ancestors": variable(
+            dims,
+            ws.year_unique_ancestors,
+            "particles of the year that have descendants in "
+            "the final population (summed over blocks)",
+            "1",
+        ),
+    }
 
 
 def _coords(run: FoldedRun) -> dict[str, tuple[str, Any]]:
@@ -221,6 +285,7 @@ def _attrs(run: FoldedRun, *, elapsed_s: float, command: str) -> dict[str, Any]:
         "block_size": np.int64(sc.block_size),
         "keep_draws": int(bool(sc.keep_draws)),
         "conditioned": int(run.weighted),
+        "conditioning": run.conditioning,
         "stop_reason": run.stop_reason,
         "trace_year": int(run.trace_year),
         "target_halfwidth": float(run.stop.halfwidth) if run.stop else 0.0,
@@ -250,6 +315,14 @@ def per_draw_specs(sc) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
         "weight": (
             ("draw",),
             {"long_name": "weight of the draw (likelihood of the observations)", "units": "1"},
+        ),
+        "ancestor": (
+            ("draw",),
+            {
+                "long_name": "initial draw this particle descends from (rows sharing it share "
+                "their factor values and history up to the last resampling)",
+                "units": "1",
+            },
         ),
     }
 

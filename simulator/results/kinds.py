@@ -23,7 +23,7 @@ class FileKind:
 
 
 RESULTS = FileKind("results", FORMAT, FORMAT_VERSION, ".nc")
-CHECKPOINT = FileKind("checkpoint", "g3sim-checkpoint", 2, ".checkpoint")
+CHECKPOINT = FileKind("checkpoint", "g3sim-checkpoint", 3, ".checkpoint")  # 3: SMC sums
 
 #: A lever sweep (simulator.analysis.sweep): P(top k) over lever combinations, with paired
 #: differences from the default policy; its ``analysis`` attribute is "sweep".

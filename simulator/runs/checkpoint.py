@@ -34,7 +34,8 @@ from ..errors import FORCE, ConfigError, SpoolDamaged
 from ..results.files import fsync_dir, write_atomic
 from ..results.kinds import CHECKPOINT
 
-CHECKPOINT_VERSION = CHECKPOINT.version  # 2: state-*.npz named by meta.json; CRC-32 segments
+CHECKPOINT_VERSION = CHECKPOINT.version  # 2: state-*.npz named by meta.json; CRC-32
+# segments. 3: the Eve-grouped variance sums and per-year conditioning diagnostics (SMC).
 
 
 class SpoolVar:

@@ -108,6 +108,9 @@ class RunOptions:
         :data:`KEEP_DRAWS_LIMIT` draws.
     history
         Condition on the scenario's ``[[observations]]`` (False: ignore them).
+    conditioning
+        ``"smc"`` or ``"rejection"``: how to condition (None: the scenario's ``conditioning``,
+        by default ``"smc"``; a model without the stepping form always uses rejection).
     stop
         Sequential stopping (:class:`StopTarget`); ``draws`` is then ignored.
     workers
@@ -123,6 +126,7 @@ class RunOptions:
     design: str | None = None
     keep_draws: bool | None = None
     history: bool = True
+    conditioning: str | None = None
     stop: StopTarget | None = None
     workers: int = 1
     scheduler: str | None = None
@@ -135,6 +139,8 @@ class RunOptions:
         """The scenario with or without its history, the stop rule, and the draws to plan for."""
         if not self.history:
             scenario = without_history(scenario)
+        if self.conditioning is not None and self.conditioning != scenario.conditioning:
+            scenario = scenario.with_updates(conditioning=self.conditioning)
         if self.stop is None:
             return scenario, None, self.draws
         return (scenario, *self.stop.rule(scenario))

@@ -58,7 +58,11 @@ SCENARIO_KEYS = (
     "design",
     "block_size",
     "keep_draws",
+    "conditioning",
 )
+#: How a run conditions on [[observations]]: sequential Monte Carlo (particles weighted and
+#: resampled year by year) or rejection (whole trajectories weighted); docs/conditioning.md.
+CONDITIONING = ("smc", "rejection")
 FACTOR_META_KEYS = ("description", "units", "source")
 MAX_NAME_BYTES = 120  # results/<name>.nc.checkpoint and temporary names stay below 255 bytes
 #: The models a scenario may name, in the order messages list them. simulator.models checks at
@@ -114,6 +118,8 @@ class Scenario:
     #: One-line notes for the user that do not stop a run, e.g. ``"configs/x.toml: extends
     #: reaches outside its folder: /abs/path/y.toml"``. The CLI prints each on stderr.
     warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    #: How [[observations]] condition the run (:data:`CONDITIONING`).
+    conditioning: str = "smc"
     #: The decisions (``[levers.NAME]``); ``model_params`` and the factors hold their values.
     levers: tuple[Lever, ...] = ()
 
@@ -401,6 +407,13 @@ def _read_scenario_table(sc: Any, source: str) -> dict[str, Any]:
     if not 1 <= block_size <= 2**22:
         raise r.error("block_size", f"must be between 1 and 4194304, got {block_size}")
     keep_draws = r.get("keep_draws", bool, None, "true or false")
+    conditioning = r.get("conditioning", str, "smc", '"smc" or "rejection"')
+    if conditioning not in CONDITIONING:
+        raise r.error(
+            "conditioning",
+            f"unknown method {_short(conditioning)}{did_you_mean(conditioning, CONDITIONING)}; "
+            'use "smc" (sequential Monte Carlo) or "rejection"',
+        )
     return dict(
         name=name,
         model=model,
@@ -412,6 +425,7 @@ def _read_scenario_table(sc: Any, source: str) -> dict[str, Any]:
         design=design,
         block_size=block_size,
         keep_draws=keep_draws,
+        conditioning=conditioning,
         description=description,
     )
 

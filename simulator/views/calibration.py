@@ -12,13 +12,15 @@ def calibration_text(c: Calibration, *, top: int = 12) -> str:
         f"calibration of {c.scenario} · {c.draws:,} draws · seed {c.seed}",
         f"effective sample size {c.effective_sample_size:,.0f} "
         f"({c.acceptance:.2%} of the draws; "
-        f"conditioned on {len(c.observations)} observations)",
+        f"conditioned on {len(c.observations)} observations by {_METHOD[c.conditioning]})",
         "",
-        "back-test: how often the unconditioned model reproduces each observation",
+        "back-test: how often the model reproduces each observation, given the earlier years'",
     ]
     width = max((len(o.observation) for o in c.observations), default=10)
     for o in c.observations:
         out.append(f"  {o.observation:<{width}}  {percent(o.p_reproduced):>8}")
+    if c.years:
+        out += ["", *_years_table(c)]
     if not c.effective_sample_size:
         out += [
             "",
@@ -38,3 +40,23 @@ def calibration_text(c: Calibration, *, top: int = 12) -> str:
                 f"{f.shift_in_prior_sd:>+9.2f} {f.sd_ratio:>9.2f}"
             )
     return "\n".join(out)
+
+
+_METHOD = {"smc": "sequential Monte Carlo", "rejection": "rejection", "none": "nothing"}
+
+
+def _years_table(c: Calibration) -> list[str]:
+    """Per observed year: acceptance, ESS before/after resampling, surviving ancestors."""
+    out = [
+        "conditioning by year (ESS and ancestors as shares of the draws)",
+        f"  {'year':<6}{'acceptance':>11}{'ESS before':>12}{'ESS after':>11}{'ancestors':>11}",
+    ]
+    for y in c.years:
+        out.append(
+            f"  {y.year:<6}{percent(y.conditional_acceptance):>11}"
+            f"{percent(y.ess_before_resampling / c.draws):>12}"
+            f"{percent(y.ess_after_resampling / c.draws):>11}"
+            f"{percent(y.unique_ancestors / c.draws):>11}"
+        )
+    out.append("  ancestors: particles of that year with descendants in the final population")
+    return out

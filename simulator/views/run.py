@@ -36,7 +36,8 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
     if int(a.get("conditioned", 0)):
         ess = float(ds["effective_sample_size"])
         lines.append(
-            f"conditioned on {int(a['observations'])} observations · effective sample size "
+            f"conditioned on {int(a['observations'])} observations by "
+            f"{a.get('conditioning', 'rejection')} · effective sample size "
             f"{ess:,.0f} ({ess / int(a['draws']):.1%} of draws)"
         )
     metrics = [str(m) for m in ds["metric"].values]

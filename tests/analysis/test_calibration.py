@@ -41,7 +41,9 @@ metric = "score"
 rank = 2
 """
     )
-    res = CliRunner().invoke(main, ["calibrate", str(path), "--format", "json", "-q"])
+    # Rejection: the ESS is then exactly the number of draws that reproduce the observation.
+    args = ["calibrate", str(path), "--format", "json", "-q", "--conditioning", "rejection"]
+    res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     # P(KOR above GBR) = Φ((30 - 33) / sqrt(36 + 16)); the back-test must estimate it.

@@ -425,7 +425,7 @@ CONFIG_CASES = [
         "gauss-unknown-model-key",
         lambda d: d["model"].update(countrys={}),
         "model.countrys",
-        ["did you mean 'countries'", "takes only [model.countries]"],
+        ["did you mean 'countries'", "takes [model.countries] and persistence"],
     ),
     (
         "gauss-mean-nonfinite",

@@ -127,8 +127,12 @@ def test_history_conditioning_respects_the_observations():
     r2025 = ds["focus_rank"].sel(metric="ai_index", year=2025).values
     assert w.sum() > 0 and np.all((r2025[w > 0] >= 4) & (r2025[w > 0] <= 6))
     assert float(ds["p_top"].sel(metric="ai_index", year=2025, country="KOR")) == 0.0
+    # SMC: the effective sample size groups the weights by initial ancestor (engine/smc.py).
+    assert ds.attrs["conditioning"] == "smc"
+    b = np.bincount(ds["ancestor"].values, weights=w)
     ess = float(ds["effective_sample_size"])
-    assert ess == pytest.approx(w.sum() ** 2 / (w**2).sum())
+    assert ess == pytest.approx(w.sum() ** 2 / (b**2).sum())
+    assert ess < w.sum() ** 2 / (w**2).sum()  # copies are not independent draws
     # The weighted headline is the weighted mean of the per-draw indicators.
     r2030 = ds["focus_rank"].sel(metric="ai_index", year=2030).values
     p = float(ds["p_top"].sel(metric="ai_index", year=2030, country="KOR"))

@@ -164,7 +164,7 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     "damage",
     [
         lambda f: (f / "meta.json").write_text("[]"),
-        lambda f: (f / "meta.json").write_text('{"version": 2}'),
+        lambda f: (f / "meta.json").write_text('{"version": 3}'),
         lambda f: (f / "meta.json").write_text("{not json"),
         lambda f: next(f.glob("state-*.npz")).write_bytes(b"PK\x03\x04 torn"),
         lambda f: (f / "meta.json").write_text(

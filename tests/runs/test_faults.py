@@ -27,7 +27,7 @@ from tests.helpers.scenarios import FIVE, gaussian_dict, gaussian_scenario, stri
 
 pytestmark = pytest.mark.slow
 
-# 30 countries, 5 years, a factor: ~24 blocks of 2,048 draws, with per-draw data kept.
+# 30 countries, 5 years, a factor, an observation: ~24 blocks of 2,048 draws, per-draw data kept.
 RACE = {f"C{i:02d}": (float(i), 3.0) for i in range(30)} | {"KOR": (25.0, 5.0)}
 DRAWS = 48_000
 
@@ -36,6 +36,10 @@ def _scenario(folder: Path) -> Path:
     doc = gaussian_dict(RACE, draws=DRAWS, seed=5, years=list(range(2026, 2031)))
     doc["scenario"]["block_size"] = 2048
     doc["factors"] = {"a": {"dist": "pert", "low": 0, "mode": 1, "high": 3}}
+    # Persistent scores and an observed first year: the run conditions by sequential Monte
+    # Carlo (resampling in every block), so every fault below is also a fault of SMC.
+    doc["model"]["persistence"] = 0.7
+    doc["observations"] = [{"year": 2026, "country": "KOR", "rank_range": [3, 6]}]
     path = folder / "race.toml"
     path.write_text(tomli_w.dumps(doc))
     return path
@@ -106,7 +110,10 @@ def race(tmp_path_factory):
     scen = _scenario(folder)
     code, _, err = run([scen, "-q", "-o", folder / "ref.nc"], folder)
     assert code == 0, err
-    return scen, strip_timing(open_results(folder / "ref.nc"))
+    ref = strip_timing(open_results(folder / "ref.nc"))
+    assert ref.attrs["conditioning"] == "smc"
+    assert float(ref["ess_after_resampling"][0]) == DRAWS  # every block resampled
+    return scen, ref
 
 
 def assert_clean_and_identical(out: Path, ref) -> None:

@@ -23,6 +23,7 @@ per country with a regulation lever (1,161 normals for a 2030 horizon).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -30,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...errors import ConfigError
-from ..base import Bins, Model
+from ..base import Bins, Model, Stepper
 from .config import (
     GROWTH_LIMIT,
     LAST_DATA_YEAR,
@@ -184,12 +185,12 @@ class AiRace(Model):
         c, t = self.n_countries, len(self.steps)
         return 7 * c + (c + self.n_regions) * t + 2 * c
 
-    def simulate(
+    def start(
         self,
         factors: Mapping[str, np.ndarray],
         rngs: Callable[[str], np.random.Generator],
         n: int,
-    ) -> dict[str, np.ndarray]:
+    ) -> _RaceStepper:
         # One generator per named component; chunks of draws take consecutive rows from each,
         # so the numbers are those of one (n, ...) array per component, draw axis first.
         gens = {"pillar_drift": rngs("pillar_drift"), "gpu_country": rngs("gpu_country")}
@@ -199,69 +200,7 @@ class AiRace(Model):
         for lev in self.params.countries:
             if lev.regulation is not None:
                 gens[f"reform:{lev.iso3}"] = rngs(f"reform:{lev.iso3}")
-        shape = (n, len(self.years), self.n_countries)
-        out = {"ai_index": np.empty(shape), "gpu_stock": np.empty(shape)}
-        # Chunks keep the working arrays in cache (and out of fresh, page-faulted memory).
-        for lo in range(0, n, CHUNK):
-            hi = min(n, lo + CHUNK)
-            chunk = {k: np.asarray(v)[lo:hi] for k, v in factors.items()}
-            self._simulate_chunk(
-                chunk, gens, hi - lo, out["ai_index"][lo:hi], out["gpu_stock"][lo:hi]
-            )
-        return out
-
-    def _simulate_chunk(self, factors, gens, n, out_index, out_gpu) -> None:
-        """Simulate ``n`` draws; the state is laid out (pillar, country, draw) for speed."""
-        p = self.params
-        nc = self.n_countries
-        rep = {y: i for i, y in enumerate(self.years)}
-
-        # Random-walk components: per-(country, pillar) drift, per-(country, year) shocks
-        # shared by the country's pillars, per-(region, year) shocks.
-        z = gens["pillar_drift"].standard_normal((n, 7, nc))
-        z *= p.drift_sd.draw(factors, n)[:, None, None]
-        np.exp(z, out=z)
-        drift = np.ascontiguousarray(z.transpose(1, 2, 0))
-        vol = p.volatility.draw(factors, n)
-        share = p.regional_share.draw(factors, n)
-        own_sd = (vol * np.sqrt(1.0 - share))[:, None]
-        reg_sd = (vol * np.sqrt(share))[:, None]
-        x = np.empty((7, nc, n))
-        x[:] = self.x0[:, :, None]
-
-        gpu = _GpuAccount(self, factors, gens, n)
-        inv = _Investment(self, factors, gens, n)
-        eta = p.infrastructure_elasticity.draw(factors, n)[:, None]
-        log_gpu_prev = None
-        mult = np.empty((nc, n))
-        own_sd, reg_sd = own_sd.T, reg_sd.T
-
-        for k, year in enumerate(self.steps, start=1):
-            eps = gens[f"country_shocks:{year}"].standard_normal((n, nc))
-            reg = gens[f"regional_shocks:{year}"].standard_normal((n, self.n_regions)).T
-            np.multiply(eps.T, own_sd, out=mult)
-            reg *= reg_sd
-            mult += reg[self.region_index]
-            np.exp(mult, out=mult)
-            x *= drift
-            x *= mult
-
-            stock = gpu.step(year)
-            if stock is not None:
-                log_gpu = np.log(stock)
-                if log_gpu_prev is not None and year > LAST_DATA_YEAR:
-                    inc = log_gpu - log_gpu_prev
-                    inc *= eta
-                    _apply(x[INFRASTRUCTURE], inc.T)
-                log_gpu_prev = log_gpu
-            inv.step(year, x)
-
-            if k % RENORMALISE_EVERY == 0:  # scale-free: keeps X far from overflow
-                x /= x.max(axis=1, keepdims=True)
-            i = rep.get(year)
-            if i is not None:
-                out_index[:, i, :] = self._index(x).T
-                out_gpu[:, i, :] = stock if stock is not None else gpu.history(year)
+        return _RaceStepper(self, factors, gens, n)
 
     def _index(self, x: np.ndarray) -> np.ndarray:
         """Tortoise total (country, draw) from the state: pillar min–max, weighted sum, min–max."""
@@ -277,6 +216,126 @@ class AiRace(Model):
         np.maximum(span_t, tiny, out=span_t)
         total *= 100.0 / span_t
         return total
+
+
+class _RaceStepper(Stepper):
+    """One block's draws, stepped a year at a time in chunks of :data:`CHUNK` draws.
+
+    Chunks keep the working arrays in cache (and out of fresh, page-faulted memory). Year after
+    year, chunk after chunk, each chunk takes its consecutive rows of every generator: the
+    numbers are those of one ``(n, ...)`` array per component, whatever the stepping.
+    """
+
+    def __init__(self, model: AiRace, factors, gens, n: int):
+        self.model, self.gens, self.n = model, gens, n
+        self.bounds = [*range(0, n, CHUNK), n]
+        self.chunks = [
+            _Chunk(model, {k: np.asarray(v)[lo:hi] for k, v in factors.items()}, gens, hi - lo)
+            for lo, hi in itertools.pairwise(self.bounds)
+        ]
+        self.year = BASE_YEAR
+
+    def advance(self, year: int) -> dict[str, np.ndarray]:
+        if year < self.year or year > self.model.last_year:
+            raise ValueError(f"cannot step from {self.year} to {year}")
+        m = self.model
+        out = {"ai_index": np.empty((self.n, m.n_countries)), "gpu_stock": None}
+        out["gpu_stock"] = np.empty_like(out["ai_index"])
+        for (lo, hi), chunk in zip(itertools.pairwise(self.bounds), self.chunks, strict=True):
+            for y in range(self.year + 1, year + 1):
+                chunk.step(y, self.gens)
+            out["ai_index"][lo:hi] = m._index(chunk.x).T
+            out["gpu_stock"][lo:hi] = chunk.gpu_now(year)
+        self.year = year
+        return out
+
+    def take(self, index: np.ndarray) -> None:
+        pieces = [c.per_draw() for c in self.chunks]
+        for name, (_, axis) in pieces[0].items():
+            if pieces[0][name][0] is None:
+                continue
+            whole = np.concatenate([p[name][0] for p in pieces], axis=axis)
+            whole = np.take(whole, index, axis=axis)
+            for (lo, hi), chunk in zip(itertools.pairwise(self.bounds), self.chunks, strict=True):
+                sl = [slice(None)] * whole.ndim
+                sl[axis] = slice(lo, hi)
+                chunk.set_per_draw(name, np.ascontiguousarray(whole[tuple(sl)]))
+
+
+class _Chunk:
+    """The state of up to :data:`CHUNK` draws, laid out (pillar, country, draw) for speed."""
+
+    def __init__(self, model: AiRace, factors, gens, n: int):
+        p = model.params
+        self.model = model
+        # Random-walk components: per-(country, pillar) drift, per-(country, year) shocks
+        # shared by the country's pillars, per-(region, year) shocks.
+        z = gens["pillar_drift"].standard_normal((n, 7, model.n_countries))
+        z *= p.drift_sd.draw(factors, n)[:, None, None]
+        np.exp(z, out=z)
+        self.drift = np.ascontiguousarray(z.transpose(1, 2, 0))
+        vol = p.volatility.draw(factors, n)
+        share = p.regional_share.draw(factors, n)
+        self.own_sd = (vol * np.sqrt(1.0 - share))[:, None].T
+        self.reg_sd = (vol * np.sqrt(share))[:, None].T
+        self.x = np.empty((7, model.n_countries, n))
+        self.x[:] = model.x0[:, :, None]
+        self.gpu = _GpuAccount(model, factors, gens, n)
+        self.inv = _Investment(model, factors, gens, n)
+        self.eta = p.infrastructure_elasticity.draw(factors, n)[:, None]
+        self.log_gpu_prev = None
+        self.stock = None
+        self.n = n
+
+    def step(self, year: int, gens) -> None:
+        """Advance the state from the end of ``year - 1`` to the end of ``year``."""
+        m, x = self.model, self.x
+        eps = gens[f"country_shocks:{year}"].standard_normal((self.n, m.n_countries))
+        reg = gens[f"regional_shocks:{year}"].standard_normal((self.n, m.n_regions)).T
+        mult = eps.T * self.own_sd
+        reg *= self.reg_sd
+        mult += reg[m.region_index]
+        np.exp(mult, out=mult)
+        x *= self.drift
+        x *= mult
+        self.stock = stock = self.gpu.step(year)
+        if stock is not None:
+            log_gpu = np.log(stock)
+            if self.log_gpu_prev is not None and year > LAST_DATA_YEAR:
+                inc = log_gpu - self.log_gpu_prev
+                inc *= self.eta
+                _apply(x[INFRASTRUCTURE], inc.T)
+            self.log_gpu_prev = log_gpu
+        self.inv.step(year, x)
+        if (year - BASE_YEAR) % RENORMALISE_EVERY == 0:  # scale-free: keeps X far from overflow
+            x /= x.max(axis=1, keepdims=True)
+
+    def gpu_now(self, year: int) -> np.ndarray:
+        """GPU stocks (draw, country) at the end of ``year`` (the year last stepped to)."""
+        return self.stock if self.stock is not None else self.gpu.history(year)
+
+    def per_draw(self) -> dict[str, tuple[np.ndarray | None, int]]:
+        """Every per-draw array of the state: name → (array, draw axis)."""
+        out = {
+            "x": (self.x, 2),
+            "drift": (self.drift, 2),
+            "own_sd": (self.own_sd, 1),
+            "reg_sd": (self.reg_sd, 1),
+            "eta": (self.eta, 0),
+            "log_gpu_prev": (self.log_gpu_prev, 0),
+            "stock": (self.stock, 0),
+        }
+        out.update({f"gpu.{k}": (v, 0) for k, v in self.gpu.per_draw().items()})
+        out.update({f"inv.{k}": (v, 0) for k, v in self.inv.per_draw().items()})
+        return out
+
+    def set_per_draw(self, name: str, value: np.ndarray) -> None:
+        part, _, key = name.rpartition(".")
+        target = {"": self, "gpu": self.gpu, "inv": self.inv}[part]
+        if part == "inv":
+            target.set_per_draw(key, value)
+        else:
+            setattr(target, key, value)
 
 
 def _apply(target: np.ndarray, inc: np.ndarray) -> None:
@@ -299,7 +358,11 @@ class _GpuAccount:
             p.organic_growth.draw(factors, n)[:, None] + p.organic_growth_dispersion * z[:, 1]
         )
         self.retire = p.retirement_rate.draw(factors, n)
-        self.programmes = []
+        # Programme q: country prog_country[q], delivering prog_total[:, q] H100e linearly over
+        # prog_length[q] years from prog_start[:, q].
+        self.prog_country: list[int] = []
+        self.prog_length: list[float] = []
+        totals, starts = [], []
         for lev in p.countries:
             j = model.lever_index[lev.iso3]
             if lev.installed_h100e is not None:
@@ -307,15 +370,23 @@ class _GpuAccount:
             if lev.organic_growth is not None:
                 self.growth[:, j] = lev.organic_growth.draw(factors, n)
             for prog in lev.programmes:
-                total = prog.gpus * prog.h100e_per_gpu * prog.fraction.draw(factors, n)
-                start = prog.start + prog.delay.draw(factors, n)
-                self.programmes.append((j, total, start, prog.end - prog.start))
+                totals.append(prog.gpus * prog.h100e_per_gpu * prog.fraction.draw(factors, n))
+                starts.append(prog.start + prog.delay.draw(factors, n))
+                self.prog_country.append(j)
+                self.prog_length.append(prog.end - prog.start)
+        self.prog_total = np.stack(totals, axis=1) if totals else np.zeros((n, 0))
+        self.prog_start = np.stack(starts, axis=1) if starts else np.zeros((n, 0))
         np.maximum(self.base, GPU_FLOOR, out=self.base)
         net = self.growth - self.retire[:, None]
         self.yearly = np.exp(np.clip(net, -2 * GROWTH_LIMIT, 2 * GROWTH_LIMIT))
         self.organic = self.base.copy()
-        self.prog_stock = np.zeros((n, len(self.programmes)))
+        self.prog_stock = np.zeros((n, len(self.prog_country)))
         self.decay = np.exp(-self.retire)
+
+    def per_draw(self) -> dict[str, np.ndarray]:
+        """The account's per-draw arrays (draw axis first), for resampling."""
+        names = ("base", "retire", "yearly", "organic", "prog_total", "prog_start", "prog_stock")
+        return {k: getattr(self, k) for k in (*names, "decay")}
 
     def history(self, year: int) -> np.ndarray:
         m = self.model
@@ -331,11 +402,12 @@ class _GpuAccount:
             self.organic *= self.yearly
             np.clip(self.organic, 1e-6, GPU_CAP, out=self.organic)
         stock = self.organic.copy()
-        if self.programmes:
+        if self.prog_country:
             self.prog_stock *= self.decay[:, None]
-            for q, (j, total, start, length) in enumerate(self.programmes):
+            for q, (j, length) in enumerate(zip(self.prog_country, self.prog_length, strict=True)):
+                start = self.prog_start[:, q]
                 done = _delivered(year + 1, start, length) - _delivered(year, start, length)
-                self.prog_stock[:, q] += total * done
+                self.prog_stock[:, q] += self.prog_total[:, q] * done
                 stock[:, j] += self.prog_stock[:, q]
         return np.clip(stock, GPU_FLOOR, GPU_CAP, out=stock)
 
@@ -386,6 +458,20 @@ class _Investment:
                 )
                 d["burden_growth"] = r.burden_investment_growth.draw(factors, n)
             self.countries.append((j, lev, d))
+
+    def per_draw(self) -> dict[str, np.ndarray]:
+        """The per-draw arrays (draw axis first), for resampling: ``<q>:<key>`` for country q."""
+        out = {"beta": self.beta, "dev_share": self.dev_share, "peer": self.peer}
+        for q, (_, _, d) in enumerate(self.countries):
+            out.update({f"{q}:{k}": v for k, v in d.items()})
+        return out
+
+    def set_per_draw(self, name: str, value: np.ndarray) -> None:
+        q, _, key = name.partition(":")
+        if key:
+            self.countries[int(q)][2][key] = value
+        else:
+            setattr(self, name, value)
 
     def step(self, year: int, x: np.ndarray) -> None:
         m = self.model
