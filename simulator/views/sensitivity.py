@@ -12,6 +12,7 @@ import xarray as xr
 
 from ..analysis.sensitivity import NOISE
 from .format import finite_or_none, fixed3, index_interval, percent
+from .sensitivity_given import given_data_json, given_data_text
 
 # These views print exact 0 and 1 as "0.0%" and "100.0%" (views/format.py).
 _pct = partial(percent, bare_ends=False)
@@ -21,6 +22,8 @@ def sensitivity_warnings(ds: xr.Dataset) -> list[str]:
     """Caveats recorded in a sensitivity Dataset, one line each (printed on stderr)."""
     a = ds.attrs
     out = []
+    if a.get("method") == "given-data":
+        return out
     if a.get("correlation_ignored"):
         out.append(
             f"the scenario correlates {a['correlation_ignored']} ([correlation]), but Sobol "
@@ -65,6 +68,8 @@ def _header(ds: xr.Dataset, what: str) -> list[str]:
 
 def sensitivity_text(ds: xr.Dataset) -> str:
     """The ranked table of a sensitivity Dataset (most influential first)."""
+    if ds.attrs["method"] == "given-data":
+        return given_data_text(ds)
     sobol = ds.attrs["method"] == "sobol"
     names = order_factors(ds)
     lines = _header(ds, "Sobol sensitivity" if sobol else "Rank sensitivity")
@@ -177,6 +182,8 @@ def _rank_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
 
 def sensitivity_json(ds: xr.Dataset) -> str:
     a = ds.attrs
+    if a["method"] == "given-data":
+        return given_data_json(ds)
     sobol = a["method"] == "sobol"
     factors = []
     for name in order_factors(ds):
