@@ -204,7 +204,9 @@ def test_cli_discover_table_and_json(runner, discover_result):
     res = runner.invoke(main, ["discover", str(discover_result), "--threshold-density", "0.6"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[0] == (
+    # The verdict first, then the header.
+    assert lines[0].startswith("A box with 1 significant restriction (a) raises the chance of ")
+    assert lines[2] == (
         f"Scenario discovery (PRIM) · linear-test · KOR rank ≤ 3 in score 2030 · {discover_result}"
     )
     assert "chosen box (step" in res.stdout and "peeling trajectory" in res.stdout
@@ -336,3 +338,21 @@ def test_given_data_json_and_tornado(runner, conditioned_file, tmp_path):
     png = tmp_path / "t.png"
     res = runner.invoke(main, ["plot", str(out), "--kind", "tornado", "-o", str(png)])
     assert res.exit_code == 0, res.output
+
+
+def test_discover_says_no_significant_box_first_and_shows_descriptions(
+    runner, tmp_path, linear_race
+):
+    d = linear_dict(shifts={"KOR": {}})  # the factors move nothing: no box can be significant
+    path = save(run(scenario_from_dict(d, source="<linear>"), draws=4000), tmp_path / "n.nc")
+    res = runner.invoke(main, ["discover", str(path)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0].startswith("No significant box: ")
+    doc = json.loads(runner.invoke(main, ["discover", str(path), "--format", "json"]).stdout)
+    assert doc["verdict"].startswith("No significant box")
+    d = linear_dict()
+    d["factors"]["a"]["description"] = "the first factor"
+    path = save(run(scenario_from_dict(d, source="<linear>"), draws=4000), tmp_path / "a.nc")
+    res = runner.invoke(main, ["discover", str(path), "--threshold-density", "0.6"])
+    row = next(ln for ln in res.stdout.splitlines() if ln.strip().startswith("a "))
+    assert row.endswith("the first factor")
