@@ -1,6 +1,6 @@
 """What it takes: the lever value at which P(focus rank ≤ k) reaches a target probability.
 
-:func:`find_target` evaluates P(rank ≤ k) of one metric and year at values of one lever, every
+:func:`target` evaluates P(rank ≤ k) of one metric and year at values of one lever, every
 evaluation a run with the same seed and draws (common random numbers: P changes only because the
 lever does) and the same history conditioning. The search runs over the lever's candidate values
 (its listed values, or ``low..high`` by ``step``):
@@ -32,7 +32,7 @@ from .targets import resolve_target
 
 @dataclass(frozen=True)
 class TargetResult:
-    """The answer of :func:`find_target` (values in the lever's units, P as fractions)."""
+    """The answer of :func:`target` (values in the lever's units, P as fractions)."""
 
     lever: str
     lever_description: str
@@ -136,7 +136,7 @@ def _refine(
             bad = mid
 
 
-def find_target(
+def target(
     scenario: Scenario,
     lever: str,
     p: float,
@@ -268,4 +268,4 @@ def _result(sc, lv, p, evaluate, cands, direction, found) -> TargetResult:
     )
 
 
-__all__ = ["TargetResult", "find_target"]
+__all__ = ["TargetResult", "target"]

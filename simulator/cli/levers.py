@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..analysis import target_search
 from ..analysis.sweep import sweep_to_file
-from ..analysis.target_search import find_target
 from ..engine.executors import parse_workers
 from ..errors import ConfigError
 from ..results import default_path
@@ -170,7 +170,7 @@ def target(
     """
     sc = load_with_warnings(scenario, overrides)
     with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
-        t = find_target(
+        t = target_search.target(
             sc,
             lever,
             p_target,

@@ -10,7 +10,7 @@ import pytest
 from scipy.optimize import brentq
 
 from simulator.analysis.sweep import sweep
-from simulator.analysis.target_search import find_target
+from simulator.analysis.target_search import target
 from simulator.errors import AnalysisError
 from tests.helpers.scenarios import exact_p_top, gaussian_lever_scenario
 
@@ -19,7 +19,7 @@ N = 20_000
 
 def test_a_gaussian_race_gives_the_closed_form_lever_value():
     sc = gaussian_lever_scenario(low=20.0, high=50.0, step=5.0, draws=N, seed=11)
-    t = find_target(sc, "kor_mean", 0.5, resolution=0.25)
+    t = target(sc, "kor_mean", 0.5, resolution=0.25)
     exact = brentq(lambda m: exact_p_top(m) - 0.5, 20, 50)  # 36.63
     assert t.reachable and t.direction == 1
     assert t.lower <= exact <= t.upper
@@ -33,7 +33,7 @@ def test_a_gaussian_race_gives_the_closed_form_lever_value():
 
 def test_the_interval_contains_what_a_dense_sweep_finds():
     sc = gaussian_lever_scenario(low=20.0, high=50.0, step=5.0, draws=N, seed=12)
-    t = find_target(sc, "kor_mean", 0.2, resolution=0.5)
+    t = target(sc, "kor_mean", 0.2, resolution=0.5)
     dense = np.arange(20.0, 50.01, 0.5)
     ds = sweep(sc, {"kor_mean": list(dense)})
     p = ds["p_top"].sel(metric="score", year=2030).values
@@ -44,7 +44,7 @@ def test_the_interval_contains_what_a_dense_sweep_finds():
 
 def test_a_lever_that_hurts_gives_the_largest_value():
     sc = gaussian_lever_scenario(draws=N, seed=13, rival=(20.0, 50.0, 1.0, 35.0))
-    t = find_target(sc, "sgp_mean", 0.3)
+    t = target(sc, "sgp_mean", 0.3)
     assert t.direction == -1 and t.reachable
     exact = brentq(lambda m: exact_p_top(30.0, sgp_mean=m) - 0.3, 20, 50)
     assert t.lower <= exact <= t.upper
@@ -53,7 +53,7 @@ def test_a_lever_that_hurts_gives_the_largest_value():
 
 def test_an_unreachable_target_says_so_with_the_best_p():
     sc = gaussian_lever_scenario(low=20.0, high=30.0, step=5.0, draws=N, seed=14)
-    t = find_target(sc, "kor_mean", 0.6)
+    t = target(sc, "kor_mean", 0.6)
     assert not t.reachable and math.isnan(t.value)
     assert t.best_value == 30.0
     exact = exact_p_top(30.0)
@@ -64,6 +64,6 @@ def test_an_unreachable_target_says_so_with_the_best_p():
 def test_bad_requests_are_one_line():
     sc = gaussian_lever_scenario(draws=1000, seed=1)
     with pytest.raises(AnalysisError, match=r"p 1.5: a target probability lies in \(0, 1\)"):
-        find_target(sc, "kor_mean", 1.5)
+        target(sc, "kor_mean", 1.5)
     with pytest.raises(Exception, match=r"'kor_men' is not a lever .*did you mean 'kor_mean'"):
-        find_target(sc, "kor_men", 0.5)
+        target(sc, "kor_men", 0.5)
