@@ -164,7 +164,9 @@ def validate(scenario, overrides):
     model = BlockRunner(sc).model  # validates [model] and [[observations]] as a run would
     click.echo(
         f"# OK: {scenario}: model {sc.model}, focus {sc.focus}, top {sc.top_k}, "
-        f"{len(model.countries)} countries, {len(sc.factors)} factors, years "
+        f"{len(model.countries)} countries, {len(sc.factors)} factors, "
+        + (f"{len(sc.levers)} levers ({', '.join(sc.lever_names)}), " if sc.levers else "")
+        + "years "
         f"{sc.years[0]}–{sc.years[-1]}, {sc.draws:,} draws"
     )
     click.echo(sc.to_toml().rstrip("\n"))

@@ -7,6 +7,8 @@ lever at its default (or its first value). Bands are the 95% intervals of P.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
@@ -52,8 +54,8 @@ def _lines(ds: xr.Dataset, metric: str) -> tuple[list[tuple[str, xr.Dataset]], s
     sub = sub.sel(year=last, **{n: _at_default(ds, n) for n in names[2:]})
     second = names[1]
     values = ds[second].values[:MAX_LINES]
-    label = ds[second].attrs.get("long_name", second)
-    return [(f"{v:g}", sub.sel(**{second: v})) for v in values], f"{label} ({last})"
+    label = textwrap.fill(str(ds[second].attrs.get("long_name", second)), 30)
+    return [(f"{v:g}", sub.sel(**{second: v})) for v in values], f"{label}\n(in {last})"
 
 
 @REGISTRY.kind(
@@ -66,7 +68,7 @@ def _lines(ds: xr.Dataset, metric: str) -> tuple[list[tuple[str, xr.Dataset]], s
 def sweep_figure(ds: xr.Dataset, opts: PlotOptions) -> Figure:
     names = _levers(ds)
     x_name = names[0]
-    width = half_inches(4.6 * len(opts.metrics) + 1.5)
+    width = half_inches(6.4 * len(opts.metrics) + 0.5)
     fig, axes = new_figure(width, 4.5, ncols=len(opts.metrics))
     x = ds[x_name].values.astype(float)
     top = 0.0
@@ -84,7 +86,15 @@ def sweep_figure(ds: xr.Dataset, opts: PlotOptions) -> Figure:
         unit = f" [{units}]" if units and units != "1" else ""
         ax.set_xlabel(f"{ds[x_name].attrs.get('long_name', x_name)}{unit}", color=TEXT)
         ax.set_title(metric_label(ds, metric), fontsize=10, color=TEXT, loc="left")
-        ax.legend(title=what, fontsize=8, title_fontsize=8, frameon=False)
+        ax.legend(
+            title=what,
+            fontsize=8,
+            title_fontsize=8,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            alignment="left",
+        )
         default = ds[x_name].attrs.get("lever_default")
         if default is not None:
             ax.axvline(float(default), color="#888888", lw=0.8, ls="--")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tomllib
 
 import numpy as np
 import xarray as xr
@@ -19,6 +20,24 @@ def _country_label(ds: xr.Dataset, country: str) -> str:
 
 def _select(ds: xr.Dataset, year: int | None) -> xr.Dataset:
     return ds if year is None else ds.sel(year=[year])
+
+
+def _lever_line(a) -> list[str]:
+    """``levers: name = value, ...`` of a run whose scenario has [levers] (else nothing)."""
+    try:
+        levers = tomllib.loads(str(a.get("scenario_toml", ""))).get("levers", {})
+    except tomllib.TOMLDecodeError:
+        return []
+    if not isinstance(levers, dict) or not levers:
+        return []
+    parts = []
+    for name, t in levers.items():
+        if isinstance(t, dict) and "default" in t:
+            v = t.get("value", t["default"])
+            parts.append(
+                f"{name} = {v:g}" + ("" if v == t["default"] else f" (default {t['default']:g})")
+            )
+    return [f"levers: {', '.join(parts)}"] if parts else []
 
 
 def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = None) -> str:
@@ -40,6 +59,7 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
             f"{a.get('conditioning', 'rejection')} · effective sample size "
             f"{ess:,.0f} ({ess / int(a['draws']):.1%} of draws)"
         )
+    lines += _lever_line(a)
     metrics = [str(m) for m in ds["metric"].values]
     cells = {
         m: [
