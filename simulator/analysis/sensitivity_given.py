@@ -24,7 +24,9 @@ The estimator (binning, "given data": Plischke 2010; Strong & Oakley 2013)
     Draws come in groups that share their inputs (particles descended from one initial draw;
     without resampling each draw is its own group): Var(ȳ_b) is the grouped (cluster) variance
     Σ_g (Σ_{i∈g} w_i (y_i − ȳ_b))² / W_b², and intervals are percentile intervals of a cluster
-    bootstrap (groups drawn with replacement), so duplicates are never counted as independent.
+    bootstrap (groups drawn with replacement), so duplicates are never counted as independent,
+    recentred on the estimate (a resample adds its own binning noise, which shifts the
+    replicates up by about the noise term; the interval keeps their spread).
 """
 
 from __future__ import annotations
@@ -149,7 +151,11 @@ def given_data_indices(
     )
     alpha = (1 - confidence) / 2
     with np.errstate(invalid="ignore"):
-        lower, upper = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
+        # Centred on the estimate: a resample's binned means carry the sample's noise and their
+        # own, so the replicates sit above the estimate by about the noise term; the interval
+        # keeps their spread, not that shift.
+        shift = np.nanmean(boot, axis=0) - value
+        lower, upper = np.nanquantile(boot, [alpha, 1 - alpha], axis=0) - shift
     mean = a.sum(0) / bw.sum()
     constant = np.ptp(xg, axis=0) == 0
     value[:, constant] = lower[:, constant] = upper[:, constant] = 0.0

@@ -58,7 +58,7 @@ NOISE_BARS = ("#6f6f6f", "#b8b8b8")
 
 
 GIVEN_VARIABLES = ("first_order", "first_order_lower", "first_order_upper")
-GIVEN_ZERO = 0.005  # = views.sensitivity_given.ZERO: an index whose lower bound is below is zero
+GIVEN_ZERO = 0.0  # = views.sensitivity_given.ZERO: an index whose interval reaches 0 is zero
 
 
 def _sensitivity_variables(ds: xr.Dataset) -> tuple[str, ...]:
@@ -107,7 +107,7 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
     active = [j for j in order if key[j] >= 0.0005]
     if second is None:  # given data: only indices above zero within their interval are bars
         lower = np.nan_to_num(sel[f"{main}_lower"].values, nan=0.0)
-        active = [j for j in order if lower[j] >= GIVEN_ZERO]
+        active = [j for j in order if lower[j] > GIVEN_ZERO]
     shown = active if len(active) == len(order) == top + 1 else active[:top]
     rest = [j for j in order if j not in shown]
     rows = [_Row(names[j], triple(main, names[j]), triple(second, names[j])) for j in shown]

@@ -12,7 +12,7 @@ import xarray as xr
 
 from .format import finite_or_none, index_interval, interval
 
-ZERO = 0.005  # an index whose interval's lower bound is below this is "zero within its interval"
+ZERO = 0.0  # an index whose interval reaches 0 (lower bound ≤ 0) is "zero within its interval"
 
 
 def shown_factors(ds: xr.Dataset, outcome: str = "in_top_k") -> tuple[list[str], list[str]]:
@@ -23,16 +23,28 @@ def shown_factors(ds: xr.Dataset, outcome: str = "in_top_k") -> tuple[list[str],
     first = [str(o) for o in ds["outcome"].values].index(outcome)
     names = [str(f) for f in ds["factor"].values]
     order = sorted(range(len(names)), key=lambda j: (-value[first, j], -value.max(0)[j], j))
-    shown = [names[j] for j in order if lower[j] >= ZERO]
-    return shown, [names[j] for j in order if lower[j] < ZERO]
+    shown = [names[j] for j in order if lower[j] > ZERO]
+    return shown, [names[j] for j in order if lower[j] <= ZERO]
 
 
 def verdict(ds: xr.Dataset) -> str:
-    """One sentence: how much of the top-k indicator's variance the factors explain."""
+    """One sentence: how much of the top-k indicator's variance the listed factors (those above
+    zero within their intervals) explain, one at a time (the sum of their indices)."""
     a = ds.attrs
-    explained = float(ds["first_order"].sel(outcome="in_top_k").clip(min=0).sum())
+    shown, _ = shown_factors(ds)
+    sel = ds["first_order"].sel(outcome="in_top_k")
+    explained = float(sum(float(sel.sel(factor=f)) for f in shown)) if shown else 0.0
     k = int(a["top_k"])
-    share = f"about {100 * explained:.0f}%" if explained >= 0.005 else "almost none"
+    if explained >= 0.01:
+        share = f"about {100 * explained:.0f}%"
+    elif explained > 0:
+        share = f"about {100 * explained:.1f}%"
+    else:
+        return (
+            f"No input, one at a time, explains a measurable share of the variance of the "
+            f"top-{k} indicator (every index is zero within its interval); it is their "
+            "interactions and the model's own year-to-year noise."
+        )
     return (
         f"The listed inputs, one at a time, explain {share} of the variance of the top-{k} "
         "indicator; the rest is their interactions and the model's own year-to-year noise."
@@ -69,6 +81,13 @@ def given_data_text(ds: xr.Dataset) -> str:
         lines.append(f"  {cells[0]:<24}{cells[1]:<24}{_label(ds, name)}")
     if not shown:
         lines.append("  (no factor's index is above zero within its interval)")
+    constant = [n for n in str(a.get("constant_factors", "")).split(", ") if n]
+    zero = [n for n in zero if n not in constant]
+    if constant:
+        lines.append(
+            f"  {len(constant)} constant factor{'s' if len(constant) > 1 else ''} (fixed, e.g. by "
+            f"a lever: no variance to explain): {', '.join(constant)}"
+        )
     if zero:
         lines.append(
             f"  {len(zero)} other factor{'s' if len(zero) > 1 else ''}: zero within "

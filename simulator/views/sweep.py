@@ -158,9 +158,12 @@ def target_text(t) -> str:
             f"answer: not reachable within [{lo:g}, {hi:g}]: the best P found is "
             f"{interval(t.best_p, t.best_p_lower, t.best_p_upper)} at {t.lever} = {t.best_value:g}",
         ]
-    table = ["", f"  {t.lever:<16}P [95% interval]"]
+    w = max(16, len(t.lever) + 2)
+    if t.note:
+        body.append(f"  note: {t.note}")
+    table = ["", f"  {t.lever:<{w}}P [95% interval]"]
     for v, p, pl, pu in t.evaluated:
-        table.append(f"  {v:<16g}{interval(p, pl, pu)}")
+        table.append(f"  {v:<{w}g}{interval(p, pl, pu)}")
     foot = [
         "  (the interval of the lever value spans the values whose P interval contains the",
         "   target: below it P is certainly short of the target, above it certainly past it)",
