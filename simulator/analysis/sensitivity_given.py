@@ -21,10 +21,12 @@ The estimator (binning, "given data": Plischke 2010; Strong & Oakley 2013)
 
     with V the weighted variance of Y. The second term removes the bias of the binned means'
     own Monte Carlo noise (without it S_j of an input that does nothing is about M / n_eff).
-    Draws come in groups that share their inputs (particles descended from one initial draw;
-    without resampling each draw is its own group): Var(ȳ_b) is the grouped (cluster) variance
-    Σ_g (Σ_{i∈g} w_i (y_i − ȳ_b))² / W_b², and intervals are percentile intervals of a cluster
-    bootstrap (groups drawn with replacement), so duplicates are never counted as independent,
+    Draws come in groups (particles descended from one initial draw; without resampling each
+    draw is its own group) whose members are not independent; their inputs may still differ
+    (rejuvenation moves after the last observation change them). Var(ȳ_b) is the grouped
+    (cluster) variance Σ_g (Σ_{i∈g, i in b} w_i (y_i − ȳ_b))² / W_b², and intervals are
+    percentile intervals of a cluster bootstrap (groups drawn with replacement), so duplicates
+    are never counted as independent,
     recentred on the estimate (a resample adds its own binning noise, which shifts the
     replicates up by about the noise term; the interval keeps their spread).
 """
@@ -73,24 +75,39 @@ def _weighted_bins(x: np.ndarray, w: np.ndarray, m: int) -> np.ndarray:
     return np.searchsorted(edges, x, side="right")
 
 
-def _indices(bins, m, c, bw, a, q) -> np.ndarray:
+@dataclass(frozen=True)
+class _Pairs:
+    """One input's draws summed by (group, bin): what every resample needs, computed once."""
+
+    group: np.ndarray  # (P,) the pair's group
+    bin: np.ndarray  # (P,) the pair's bin
+    w: np.ndarray  # (P,) Σ w
+    a: np.ndarray  # (P, o) Σ w·y
+
+
+def _pairs(g: np.ndarray, b: np.ndarray, m: int, w: np.ndarray, y: np.ndarray) -> _Pairs:
+    keys, index = np.unique(g * m + b, return_inverse=True)
+    a = np.stack([np.bincount(index, w * y[:, k]) for k in range(y.shape[1])], axis=1)
+    return _Pairs(keys // m, keys % m, np.bincount(index, w), a)
+
+
+def _indices(pairs: list[_Pairs], m: int, c: np.ndarray, moments) -> np.ndarray:
     """S (outcome, input) for group multiplicities ``c`` (1: the sample; counts: a resample)."""
-    wb, ab, qb = c * bw, c[:, None] * a, c[:, None] * q  # (G,), (G, o), (G, o)
-    total = wb.sum()
-    mean = ab.sum(0) / total
-    var = qb.sum(0) / total - mean**2
-    out = np.empty((a.shape[1], bins.shape[1]))
-    for j in range(bins.shape[1]):
-        b = bins[:, j]
-        w_bin = np.bincount(b, wb, minlength=m)
+    gw, ga, gq = moments  # per group: Σw, Σw·y, Σw·y²
+    total = c @ gw
+    mean = c @ ga / total
+    var = c @ gq / total - mean**2
+    out = np.empty((ga.shape[1], len(pairs)))
+    for j, pr in enumerate(pairs):
+        cp = c[pr.group]
+        w_bin = np.bincount(pr.bin, cp * pr.w, minlength=m)
         held = w_bin > 0
-        for k in range(a.shape[1]):
-            m_bin = np.divide(
-                np.bincount(b, ab[:, k], minlength=m), w_bin, where=held, out=np.zeros(m)
-            )
+        for k in range(ga.shape[1]):
+            sums = np.bincount(pr.bin, cp * pr.a[:, k], minlength=m)
+            m_bin = np.divide(sums, w_bin, where=held, out=np.zeros(m))
             between = np.sum(w_bin * (m_bin - mean[k]) ** 2) / total
-            resid = a[:, k] - m_bin[b] * bw  # per group: Σ w (y − ȳ_b)
-            v_bin = np.bincount(b, c * resid**2, minlength=m)
+            resid = pr.a[:, k] - m_bin[pr.bin] * pr.w  # per (group, bin): Σ w (y − ȳ_b)
+            v_bin = np.bincount(pr.bin, cp * resid**2, minlength=m)
             noise = np.sum(np.divide(v_bin, w_bin, where=held, out=np.zeros(m))) / total
             out[k, j] = (between - noise) / var[k] if var[k] > 0 else np.nan
     return out
@@ -125,27 +142,30 @@ def given_data_indices(
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     n = len(x)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    label = np.arange(n) if groups is None else np.asarray(groups)
-    _, first, g = np.unique(label, return_index=True, return_inverse=True)
-    bw = np.bincount(g, w)
-    a = np.stack([np.bincount(g, w * y[:, k]) for k in range(y.shape[1])], axis=1)
-    q = np.stack([np.bincount(g, w * y[:, k] ** 2) for k in range(y.shape[1])], axis=1)
-    xg = x[first]
-    keep = bw > 0
-    bw, a, q, xg = bw[keep], a[keep], q[keep], xg[keep]
-    ess = float(bw.sum() ** 2 / np.sum(bw**2)) if len(bw) else 0.0
-    if len(bw) < MIN_GROUPS:
+    keep = w > 0
+    x, y, w = x[keep], y[keep], w[keep]
+    label = np.arange(n)[keep] if groups is None else np.asarray(groups)[keep]
+    _, g = np.unique(label, return_inverse=True)
+    moments = (
+        np.bincount(g, w),
+        np.stack([np.bincount(g, w * y[:, k]) for k in range(y.shape[1])], axis=1),
+        np.stack([np.bincount(g, w * y[:, k] ** 2) for k in range(y.shape[1])], axis=1),
+    )
+    n_groups = len(moments[0])
+    ess = float(moments[0].sum() ** 2 / np.sum(moments[0] ** 2)) if n_groups else 0.0
+    if n_groups < MIN_GROUPS:
         raise AnalysisError(
-            f"only {len(bw)} independent draws carry weight (at least {MIN_GROUPS} are needed "
+            f"only {n_groups} independent draws carry weight (at least {MIN_GROUPS} are needed "
             "for given-data indices); run more draws"
         )
     m = bins or default_bins(ess)
-    binned = np.stack([_weighted_bins(xg[:, j], bw, m) for j in range(xg.shape[1])], axis=1)
-    ones = np.ones(len(bw))
-    value = _indices(binned, m, ones, bw, a, q)
+    pairs = [_pairs(g, _weighted_bins(x[:, j], w, m), m, w, y) for j in range(x.shape[1])]
+    ones = np.ones(n_groups)
+    value = _indices(pairs, m, ones, moments)
+    draw = rng.multinomial
     boot = np.stack(
         [
-            _indices(binned, m, rng.multinomial(len(bw), ones / len(bw)).astype(float), bw, a, q)
+            _indices(pairs, m, draw(n_groups, ones / n_groups).astype(float), moments)
             for _ in range(n_resamples)
         ]
     )
@@ -156,9 +176,10 @@ def given_data_indices(
         # keeps their spread, not that shift.
         shift = np.nanmean(boot, axis=0) - value
         lower, upper = np.nanquantile(boot, [alpha, 1 - alpha], axis=0) - shift
-    mean = a.sum(0) / bw.sum()
-    constant = np.ptp(xg, axis=0) == 0
+    gw, ga, gq = moments
+    mean = ga.sum(0) / gw.sum()
+    constant = np.ptp(x, axis=0) == 0
     value[:, constant] = lower[:, constant] = upper[:, constant] = 0.0
     return GivenDataIndices(
-        value, lower, upper, mean, q.sum(0) / bw.sum() - mean**2, m, len(bw), ess, constant
+        value, lower, upper, mean, gq.sum(0) / gw.sum() - mean**2, m, n_groups, ess, constant
     )
