@@ -113,6 +113,14 @@ def _method_lines(ds: xr.Dataset, sobol: bool) -> list[str]:
     ]
 
 
+def _description(ds: xr.Dataset, name: str) -> str:
+    """``"  — the factor's description"`` at the end of its row ("" if it has none)."""
+    if "factor_description" not in ds.coords:
+        return ""
+    desc = str(ds["factor_description"].sel(factor=name).item())
+    return f"  — {desc}" if desc else ""
+
+
 def _sobol_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
     cols = ("first order", "total order")
     cell_w = 25
@@ -133,7 +141,7 @@ def _sobol_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
         return f"{label:<{width}}  " + "".join(cells).rstrip()
 
     for name in names:
-        lines.append(row(name, {"factor": name}))
+        lines.append(row(name, {"factor": name}) + _description(ds, name))
     lines.append(row(NOISE, {}, "noise_"))
     sums = [
         float(ds["first_order"].sel(outcome=o).sum())
@@ -168,7 +176,7 @@ def _rank_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
             s = float(ds["srrc"].sel(outcome=o, factor=name))
             srrc = fixed3(s) if math.isfinite(s) else "n/a"
             cells.append(f"{index_interval(*v):<{cell_w}}{srrc:<8}")
-        lines.append(f"{name:<{width}}  " + "  ".join(cells).rstrip())
+        lines.append(f"{name:<{width}}  " + "  ".join(cells).rstrip() + _description(ds, name))
     r2 = ds["srrc_r_squared"].values
     r2s = [f"{v:.3f}" if math.isfinite(v) else "n/a" for v in r2]
     return [
