@@ -107,7 +107,7 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
     active = [j for j in order if key[j] >= 0.0005]
     if second is None:  # given data: only indices above zero within their interval are bars
         lower = np.nan_to_num(sel[f"{main}_lower"].values, nan=0.0)
-        active = [j for j in order if lower[j] > GIVEN_ZERO]
+        active = [j for j in order if lower[j] > GIVEN_ZERO and key[j] >= 0.0005]
     shown = active if len(active) == len(order) == top + 1 else active[:top]
     rest = [j for j in order if j not in shown]
     rows = [_Row(names[j], triple(main, names[j]), triple(second, names[j])) for j in shown]
@@ -119,7 +119,9 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
         elif all(inert[j] for j in rest):
             note = "indices all exactly 0: no effect"
         elif second is None:
-            note = "zero within their intervals" if n > 1 else "zero within its interval"
+            note = ("zero within their intervals" if n > 1 else "zero within its interval") + (
+                " or below 0.001"
+            )
         elif largest < 0.0005:
             note = "each " + ("total index" if sobol else "|ρ|") + " < 0.001"
         else:

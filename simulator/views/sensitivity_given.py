@@ -13,18 +13,19 @@ import xarray as xr
 from .format import finite_or_none, index_interval, interval
 
 ZERO = 0.0  # an index whose interval reaches 0 (lower bound ≤ 0) is "zero within its interval"
+SHOWN = 0.0005  # and one below this prints as 0.000: both are collapsed into one line
 
 
 def shown_factors(ds: xr.Dataset, outcome: str = "in_top_k") -> tuple[list[str], list[str]]:
-    """(factors above zero for some outcome, by their ``outcome`` index first; factors zero
-    within their interval for every outcome)."""
+    """(factors above zero within their interval and at least 0.001 (as printed) for some
+    outcome, by their ``outcome`` index first; the others)."""
     value = np.nan_to_num(ds["first_order"].values, nan=0.0)  # (outcome, factor)
-    lower = np.nan_to_num(ds["first_order_lower"].values, nan=0.0).max(axis=0)
+    lower = np.nan_to_num(ds["first_order_lower"].values, nan=0.0)
+    above = ((lower > ZERO) & (value >= SHOWN)).any(axis=0)
     first = [str(o) for o in ds["outcome"].values].index(outcome)
     names = [str(f) for f in ds["factor"].values]
     order = sorted(range(len(names)), key=lambda j: (-value[first, j], -value.max(0)[j], j))
-    shown = [names[j] for j in order if lower[j] > ZERO]
-    return shown, [names[j] for j in order if lower[j] <= ZERO]
+    return [names[j] for j in order if above[j]], [names[j] for j in order if not above[j]]
 
 
 def verdict(ds: xr.Dataset) -> str:
@@ -91,7 +92,8 @@ def given_data_text(ds: xr.Dataset) -> str:
     if zero:
         lines.append(
             f"  {len(zero)} other factor{'s' if len(zero) > 1 else ''}: zero within "
-            f"{'their intervals' if len(zero) > 1 else 'its interval'} ({', '.join(zero)})"
+            f"{'their intervals' if len(zero) > 1 else 'its interval'} or below 0.001 "
+            f"({', '.join(zero)})"
         )
     lines += [
         "",

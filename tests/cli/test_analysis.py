@@ -321,7 +321,7 @@ def test_given_data_explains_the_headline_p_and_leads_with_its_verdict(
         assert f"headline P = {p_run} [" in lines[3]
         rows = [ln.split()[-1] for ln in lines[7:9]]
         assert rows == ["a", "b"]  # factor c does nothing: collapsed into one line
-        assert "1 other factor: zero within its interval (c)" in res.stdout
+        assert "1 other factor: zero within its interval or below 0.001 (c)" in res.stdout
     res = runner.invoke(main, ["sensitivity", str(out), "-n", "100"])
     assert "-n apply to a scenario; --method given-data uses the draws of" in res.stderr
 
