@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -107,6 +108,9 @@ def sweep(
     n_workers = parse_workers(workers)
     sc = load_with_warnings(scenario, overrides)
     out = output or default_path(f"{sc.name}-sweep")
+    if output is None:
+        with contextlib.suppress(OSError):  # an unwritable folder is reported by the sweep
+            out.parent.mkdir(exist_ok=True)
     command = command_line()
     seeded = seed is not None or sc.seed is not None or resume
     with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:

@@ -19,7 +19,7 @@ import numpy as np
 from ..models import Model
 from ..models.base import Bins
 from ..scenario import Scenario
-from ..stats import ratio_effective_size, wilson_interval
+from ..stats import draws_for_halfwidth, ratio_effective_size, round_draws, wilson_interval
 from .block import BlockRunner, n_blocks
 from .executors import run_blocks
 from .history import Observation
@@ -225,9 +225,17 @@ class Accumulator:
     def stop_reason(self) -> str:
         if self.stop is None:
             return "fixed number of draws"
+        target, done = self.stop.halfwidth, self.draws_done
         if self.stopped:
-            return f"target half-width {self.stop.halfwidth:g} reached"
-        return f"maximum draws reached before the target half-width {self.stop.halfwidth:g}"
+            return f"target half-width {target:g} reached after {done:,} draws"
+        half = float(np.max(self._trace[-1][2])) if self._trace else float("nan")
+        need = draws_for_halfwidth(done, half, target)
+        return (
+            f"maximum draws reached: {done:,} draws gave a half-width of {half:.2g}, above the "
+            f"target {target:g}; about {round_draws(need):,} draws in all "
+            f"({round_draws(max(need - done, 0)):,} more) "
+            "would reach it (half-width ∝ 1/√draws)"
+        )
 
     def result(self) -> FoldedRun:
         """The fold so far as a :class:`FoldedRun` (at least one block must be folded)."""
@@ -273,17 +281,27 @@ def deferred_signals() -> Iterator[None]:
     Folding a block changes the accumulator in several steps (spool rows, a dozen sums, the
     counters, the trace, the stop flag); a checkpoint reads all of them. A signal handled in
     between (Ctrl-C's KeyboardInterrupt, SIGTERM's Interrupted) would leave a half-folded state
-    that a checkpoint then saves as if it were whole. Blocked, the signal stays pending and is
-    handled as soon as the block ends, at a consistent point.
+    that a checkpoint then saves as if it were whole. Inside the block the two signals are only
+    noted; when it ends, the previous handlers are restored and each noted signal is raised
+    again in this thread, at a consistent point.
+
+    (A signal mask is not enough: a process-directed signal that the main thread blocks is
+    delivered to another thread, such as a BLAS worker, and CPython then runs the Python handler
+    in the main thread all the same.)
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    noted: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(noted):
+            signal.raise_signal(s)
 
 
 def fold_blocks(
