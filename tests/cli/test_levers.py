@@ -104,5 +104,10 @@ def test_run_takes_a_lever_value(lever_toml, tmp_path):
     res = invoke("run", lever_toml, "--lever", "kor_mean=45", "-o", out, "-q")
     assert res.exit_code == 0, res.output
     assert "value = 45" in open_result(out).attrs["scenario_toml"]
+    html = tmp_path / "r.html"
+    assert invoke("report", out, "-o", html).exit_code == 0
+    page = html.read_text()
+    assert "The 1 decision (levers) of the scenario" in page
+    assert '<code>kor_mean</code></td><td class="num">45</td><td class="num">30</td>' in page
     res = invoke("run", lever_toml, "--lever", "kor_mean=45,50", "-o", out, "-q")
     assert_error(res, 2, "--lever kor_mean=45,50: a run takes one value per lever")
