@@ -10,7 +10,7 @@ import click
 
 from .._version import __version__
 from ..errors import G3simError, G3simWarning
-from . import analysis, inspect, plots, run
+from . import analysis, inspect, levers, plots, run
 from .options import FLAGS
 
 _default_showwarning = warnings.showwarning
@@ -91,6 +91,8 @@ for command in (
     run.compare,
     analysis.sensitivity,
     analysis.discover,
+    levers.sweep,
+    levers.target,
     plots.plot,
     plots.report,
 ):
