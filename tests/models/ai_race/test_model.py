@@ -11,7 +11,12 @@ import pytest
 from simulator.errors import ConfigError
 from simulator.models import build_model
 from simulator.models.ai_race import AiRace
-from simulator.models.ai_race.tortoise import composite_index, read_table, tortoise_2021
+from simulator.models.ai_race.tortoise import (
+    composite_index,
+    gpu_register,
+    read_table,
+    tortoise_2021,
+)
 from simulator.sampling import Streams
 from simulator.scenario import load_scenario
 from tests.helpers.ai_race import BASELINE, simulate
@@ -44,8 +49,11 @@ def test_shapes_bounds_and_metadata():
     assert model.bins("gpu_stock").log
     assert model.countries[model.focus_index] == "KOR"
     assert set(model.required_factors) == set(sc.factor_names)
-    # 7·62 drifts + (62 + 5)·9 yearly shocks + 2·62 GPU draws, for 2022..2030.
-    assert model.normals_per_draw() == 1161 < 1500
+    # 7·62 drifts + (62 + 5)·9 yearly shocks, for 2022..2030, and for the GPU account one per
+    # anchor (25), one per country and two per (programme + country) (30 programmes).
+    q = len(model.params.programmes)
+    assert len(model.anchor_index) == 25 and q == 30
+    assert model.normals_per_draw() == 7 * 62 + 67 * 9 + 25 + 62 + 2 * (q + 62) == 1308
     d = model.describe()
     assert d["ai_race_base_year"] == 2021 and len(d["ai_race_data_sha256"]) == 64
 
@@ -124,9 +132,10 @@ def test_extreme_but_valid_values_stay_finite_to_2100(pick):
             "model.volatility=1",
             "model.drift_sd=1",
             "model.regional_share=1",
-            "model.gpu.coverage_dispersion=3",
+            "model.gpu.signal_dispersion=3",
             "model.gpu.organic_growth_dispersion=3",
-            "model.gpu.untracked_h100e=0",
+            "model.gpu.unanchored_h100e=0",
+            "model.gpu.programme_correlation=1",
         ],
     )
     model = build_model(sc)
@@ -185,34 +194,24 @@ def test_reform_raises_korea_and_the_basic_act_lowers_it():
     assert b2["ai_index"][..., j].mean() > a2["ai_index"][..., j].mean()
 
 
-def test_programme_sizes_match_the_sourced_rows():
+def test_korea_register_rows_match_the_sourced_supply_deal():
     rows = {r["program"]: r for r in read_table("gpu_programs.csv")}
-    cfg = tomllib.loads(BASELINE.read_text())["model"]["countries"]
-    kor = cfg["KOR"]["programmes"]
+    reg = {r.id: r for r in gpu_register() if r.iso3 == "KOR"}
     for key, label in [
-        ("nvidia_government", "Nvidia Blackwell supply: government (MSIT)"),
         ("nvidia_samsung", "Nvidia Blackwell supply: Samsung Electronics"),
         ("nvidia_sk", "Nvidia Blackwell supply: SK Group"),
         ("nvidia_hyundai", "Nvidia Blackwell supply: Hyundai Motor Group"),
         ("nvidia_naver", "Nvidia Blackwell supply: NAVER Cloud"),
         ("kisti_supercomputer", "KISTI 6th national supercomputer (GH200)"),
     ]:
-        assert kor[key]["gpus"] == float(rows[label]["gpus"])
-    assert sum(kor[k]["gpus"] for k in kor if k.startswith("nvidia")) == 260_000
-    assert cfg["GBR"]["programmes"]["nscale_coreweave"]["gpus"] == float(
-        rows["Blackwell Ultra GPUs (Nscale + CoreWeave)"]["gpus"]
-    )
-    assert cfg["SAU"]["programmes"]["humain"]["gpus"] == float(
-        rows["Humain build-out (Saudi and US sites)"]["gpus"]
-    )
-    india = rows["IndiaAI Mission GPUs empanelled"]
-    assert cfg["IND"]["programmes"]["indiaai_mission"]["gpus"] == 38_000 - 17_300
-    assert india["gpus"] == "38000" and "17300" in india["note"]
-    # The UAE campus has no published GPU count: the file must say so and the config must
-    # state its number as an assumption.
-    assert rows["Stargate UAE / UAE-US AI campus"]["gpus"] == ""
-    assert "NO GPU COUNT IS PUBLISHED" in BASELINE.read_text()
-    installed = float(rows["installed AI GPUs before the Nvidia deal"]["gpus"])
-    kor_dist = load_scenario(BASELINE).factors
-    f = next(f for f in kor_dist if f.name == "kor_installed_h100e")
-    assert f.dist.ppf(1.0) == pytest.approx(installed)  # ≤ 1 H100e per reported GPU
+        assert reg[key].gpus == float(rows[label]["gpus"]) and reg[key].counted
+    # The government's 50,000 less the 13,000 delivered in Dec 2025, which the anchor holds.
+    gov = float(rows["Nvidia Blackwell supply: government (MSIT)"]["gpus"])
+    assert reg["nvidia_government"].gpus == gov - reg["kor_first_tranche"].gpus == 37_000
+    assert not reg["kor_first_tranche"].counted
+    nvidia = [r.gpus for k, r in reg.items() if k.startswith("nvidia_") and r.counted]
+    assert sum(nvidia) == 260_000 - 13_000
+    # The baseline keeps the programme names the levers use, with factors for fraction/delay.
+    kor = tomllib.loads(BASELINE.read_text())["model"]["countries"]["KOR"]["programmes"]
+    assert set(kor) == {k for k in reg if k.startswith("nvidia_") and reg[k].counted}
+    assert {v["fraction"] for v in kor.values()} == {f"kor_fraction_{k[7:]}" for k in kor}

@@ -71,7 +71,7 @@ def test_countries_are_iso3_and_map_every_source_name():
     ]:
         assert c.code(data_name) == code
     # Every country named in the other files (but aggregates) maps to a code.
-    assert len(tracked_gpus().by_country) == 17
+    assert len(tracked_gpus().by_country) == 31
     assert {"KOR", "USA", "CHN", "SWE", "AUT"} <= set(private_investment())
     assert {iso for _, iso, _ in editions()} <= set(c.iso3)
     names = {r["country"] for r in read_table("gpu_programs.csv")} - {"Saudi Arabia + UAE"}
@@ -82,7 +82,13 @@ def test_tracked_gpus_and_investment_values():
     tg = tracked_gpus()
     assert tg.years == (2022, 2023, 2024, 2025)
     assert tg.by_country["KOR"].tolist() == [1509, 3793, 4113, 6609]
-    assert tg.world[-1] == 1887091
+    # Superseded cluster phases are not counted (the shared data's README: US 1.38M → 1.07M,
+    # CHE 17.2k → 10.8k, FRA 18.4k → 16.1k, ISR 3.1k → 2.0k at Oct 2025).
+    assert tg.world[-1] == 1560497
+    got = {iso: tg.by_country[iso][-1] for iso in ("USA", "CHE", "FRA", "ISR")}
+    assert got == {"USA": 1068905, "CHE": 10807, "FRA": 16119, "ISR": 2048}
+    # Before Alps' second phase (2025) its first phase counts: Switzerland is not zero in 2024.
+    assert tg.by_country["CHE"][2] == 10807 and tg.by_country["ISR"][1] == 1024
     kor = private_investment()["KOR"]
     assert kor == {2022: 3.10, 2023: 1.39, 2024: 1.33}
 
@@ -95,6 +101,9 @@ def test_tracked_gpus_and_investment_values():
         "tortoise_editions.csv",
         "gpu_clusters_tracked_h100e.csv",
         "gpu_programs.csv",
+        "gpu_anchors_2025.csv",
+        "gpu_programmes.csv",
+        "gpu_growth_signals.csv",
         "private_ai_investment_usd_bn.csv",
     ],
 )
