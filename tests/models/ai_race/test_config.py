@@ -24,7 +24,10 @@ from tests.helpers.ai_race import BASELINE, simulate
         ("model.gpu.export_licence=1.5", r"model\.gpu\.export_licence: must be within \[0, 1\]"),
         ("model.gpu.status.mou.fraction=[0.5, 0.2, 0.8]", r"status\.mou\.fraction: must be \[low"),
         ("model.gpu.status.signed.fraction=[0, 1, 1]", r"did you mean 'delivered'|unknown key"),
-        ('model.countries.KOR.programmes.nvidia_sk.status="sure"', r"nvidia_sk\.status: must be one"),
+        (
+            'model.countries.KOR.programmes.nvidia_sk.status="sure"',
+            r"nvidia_sk\.status: must be one",
+        ),
         ("model.countries.KOR.programmes.nvidia_sk.counted=1", r"nvidia_sk\.counted: must be true"),
         ("model.countries.KOR.programmes.nvidia_sk.start=2025.9", r"nvidia_sk\.start: must be"),
         ("model.countries.KOR.programmes.sk_aws_ulsan.gpus=1", r"ulsan: the register does not"),

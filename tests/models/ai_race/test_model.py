@@ -13,6 +13,7 @@ from simulator.models import build_model
 from simulator.models.ai_race import AiRace
 from simulator.models.ai_race.tortoise import (
     composite_index,
+    gpu_anchors,
     gpu_register,
     read_table,
     tortoise_2021,
@@ -215,3 +216,138 @@ def test_korea_register_rows_match_the_sourced_supply_deal():
     kor = tomllib.loads(BASELINE.read_text())["model"]["countries"]["KOR"]["programmes"]
     assert set(kor) == {k for k in reg if k.startswith("nvidia_") and reg[k].counted}
     assert {v["fraction"] for v in kor.values()} == {f"kor_fraction_{k[7:]}" for k in kor}
+
+
+# -- GPU holdings: anchors, programmes, licences ------------------------------------------------
+
+
+def _stock(out, model, year, sc):
+    return out["gpu_stock"][:, sc.years.index(year)]
+
+
+def test_2025_stocks_are_drawn_from_the_anchor_intervals():
+    sc = load_scenario(BASELINE, ["scenario.years=[2025]"])
+    n = 4000
+    model, out = simulate(sc, n=n)
+    x = _stock(out, model, 2025, sc)
+    for iso, a in gpu_anchors().items():
+        if iso == "WLD":
+            continue
+        v = x[:, model.countries.index(iso)]
+        assert a.low <= v.min() and v.max() <= a.high, iso
+        # PERT(low, central, high): mean (low + 4 central + high) / 6, sd ≤ (high − low) / 4;
+        # 5 standard errors, fixed seed.
+        mean = (a.low + 4 * a.central + a.high) / 6
+        assert abs(v.mean() - mean) < 5 * (a.high - a.low) / 4 / np.sqrt(n), iso
+    # The world split: the US holds ~14M of ~19.7M, China ~1.1M; the 62 countries together
+    # hold less than the world total (the rest sits in countries of no published location).
+    total = x.sum(axis=1)
+    w = gpu_anchors()["WLD"]
+    assert (total <= w.high).all() and np.median(total) > w.low - 8.0e6
+    assert 11e6 <= np.median(x[:, 0]) <= 17e6 and 0.8e6 <= np.median(x[:, 1]) <= 1.6e6
+
+
+def test_an_unanchored_country_never_outranks_an_anchored_one_in_2025():
+    # However large the default, it is capped at the smallest anchored low.
+    sc = load_scenario(BASELINE, ["scenario.years=[2025]", "model.gpu.unanchored_h100e=1e9"])
+    model, out = simulate(sc, n=500)
+    x = _stock(out, model, 2025, sc)
+    anchored = np.zeros(62, dtype=bool)
+    anchored[model.anchor_index] = True
+    assert x[:, ~anchored].max() <= x[:, anchored].min(axis=1).min()
+    assert model.unanchored_cap == min(a.low for k, a in gpu_anchors().items() if k != "WLD")
+
+
+def test_programmes_of_one_status_get_the_same_prior():
+    """Treated alike: every register programme without a factor of its own draws its fraction
+    from its status's PERT prior (licence-gated ones are then multiplied by the licence share)."""
+    sc = load_scenario(BASELINE, ["scenario.years=[2026]"])
+    model = build_model(sc)
+    n = 4000
+    from simulator.sampling import sample_factors
+
+    f = sample_factors(
+        sc.factors, sc.correlation, design="mc", seed=2, block=0, n=n, block_size=16384
+    )
+    stepper = model.start(f, Streams(2, 0).child("model"), n)
+    gpu = stepper.chunks[0].gpu
+    progs = model.params.programmes
+    for status, prior in model.params.status.items():
+        qs = [
+            q
+            for q, p in enumerate(progs)
+            if p.status == status and p.fraction is None and not p.licence
+        ]
+        if not qs:
+            continue
+        frac = gpu.prog_total[:, qs] / model.prog_cap[qs]  # first chunk: CHUNK draws
+        lo, mode, hi = prior.fraction
+        mean = (lo + 4 * mode + hi) / 6
+        # Each column is an independent-enough sample of CHUNK draws: 5 SE of a PERT (sd ≤
+        # (hi − lo) / 4) per column.
+        se = (hi - lo) / 4 / np.sqrt(frac.shape[0])
+        np.testing.assert_allclose(frac.mean(axis=0), mean, atol=5 * se)
+        assert frac.min() >= lo - 1e-12 and frac.max() <= hi + 1e-12
+
+
+def _without_factor(sc, name, **gpu):
+    from simulator.scenario import scenario_from_dict
+
+    data = copy.deepcopy(dict(sc.data))
+    del data["factors"][name]
+    data["model"]["gpu"].update(gpu)
+    return scenario_from_dict(data, source=f"{name}={gpu}")
+
+
+def test_export_licences_gate_only_the_programmes_that_need_them():
+    sc = load_scenario(BASELINE, ["scenario.years=[2030]"])
+    shut = _without_factor(sc, "gpu_export_licence", export_licence=0.0)
+    free = _without_factor(sc, "gpu_export_licence", export_licence=1.0)
+    a, b = paired(shut, free, n=500)
+    gated = sorted({p.country for p in build_model(sc).params.programmes if p.licence})
+    assert gated == ["ARE", "SAU"]
+    idx = [build_model(sc).countries.index(c) for c in gated]
+    others = np.setdiff1d(np.arange(62), idx)
+    np.testing.assert_array_equal(a["gpu_stock"][..., others], b["gpu_stock"][..., others])
+    assert (a["gpu_stock"][..., idx] < b["gpu_stock"][..., idx]).all()
+    # The export-controls scenario uses the factor: it lowers the Gulf's median 2030 stock.
+    ec = load_scenario(CONFIGS / "export-controls.toml", ["scenario.years=[2030]"])
+    c, d = paired(sc, ec, n=500)
+    for j in idx:
+        assert np.median(d["gpu_stock"][..., j]) < 0.8 * np.median(c["gpu_stock"][..., j])
+
+
+def test_the_2025_gpu_ranking_with_history_agrees_with_the_anchors():
+    """With history conditioning (SMC on the index observations of 2023-2025), each anchored
+    country's 2025 GPU rank stays within the ranks its interval permits among the anchors
+    (best: 1 + anchors whose low exceeds its high; worst: 1 + other anchors whose high exceeds
+    its low), and the model's median order follows the anchors' central order."""
+    from simulator import run
+
+    sc = load_scenario(BASELINE, ["scenario.years=[2025]"])
+    ds = run(sc, draws=4096, seed=3)
+    assert ds.attrs["conditioning"] == "smc"
+    a = {k: v for k, v in gpu_anchors().items() if k != "WLD"}
+    counts = ds["rank_count"].sel(metric="gpu_stock", year=2025)
+    # (results format 2 renames the dimensions rank/quantile to rank_position/quantile_level)
+    rank_dim = next(d for d in counts.dims if d.startswith("rank"))
+    q = ds["value_quantile"].sel(metric="gpu_stock", year=2025)
+    q = q.sel({next(d for d in q.dims if d.startswith("quantile")): 0.5})
+    ranks = counts[rank_dim].values
+    medians = []
+    for iso, x in a.items():
+        best = 1 + sum(o.low > x.high for o in a.values())
+        worst = 1 + sum(o.high > x.low for k, o in a.items() if k != iso)
+        c = counts.sel(country=iso).values
+        assert c.sum() > 0
+        outside = c[(ranks < best) | (ranks > worst)].sum()
+        assert outside == 0, f"{iso}: ranks outside [{best}, {worst}]"
+        medians.append(
+            float(
+                ds["value_quantile"].sel(metric="gpu_stock", year=2025, country=iso, quantile=0.5)
+            )
+        )
+    central = [x.central for x in a.values()]
+    from scipy.stats import spearmanr
+
+    assert spearmanr(medians, central).statistic > 0.95

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from simulator.engine import ranks_min
 from simulator.models.ai_race.calibration import competition_ranks
+from simulator.models.ai_race.config import STATUSES
 from simulator.models.ai_race.tortoise import (
     PILLAR_WEIGHTS,
     composite_index,
     countries,
     editions,
+    gpu_anchors,
+    gpu_growth_signals,
+    gpu_register,
     minmax_rescale,
     private_investment,
     read_table,
@@ -109,3 +115,61 @@ def test_tracked_gpus_and_investment_values():
 )
 def test_packaged_files_are_read_through_importlib_resources(name):
     assert read_table(name)
+
+
+def test_every_anchor_has_a_source_a_basis_and_an_ordered_interval():
+    anchors = gpu_anchors()
+    assert len(anchors) == 26  # 25 countries and the world
+    for a in anchors.values():
+        assert a.source.startswith("http") and a.derivation, a.iso3
+        assert a.basis in {"reported", "derived", "estimate"}, a.iso3
+        assert 0 < a.low <= a.central <= a.high, a.iso3
+        # Estimates say so in their derivation, not only in the basis column.
+        assert a.basis != "estimate" or a.derivation.startswith("Estimate"), a.iso3
+    assert set(anchors) - {"WLD"} <= set(countries().iso3)
+
+
+def test_world_total_and_split_check_the_anchors():
+    # Epoch's chip sales: ~19.7M H100e shipped by end-2025; by location the US ~14M and China
+    # ~1.1M (gpu_stock_anchors_2025.csv). The anchors must respect that split: the US and China
+    # centrals are those figures, and all anchors together fit inside the world total, leaving
+    # 2.5-8M H100e in hyperscaler regions of no published country.
+    a = gpu_anchors()
+    assert (a["WLD"].low, a["WLD"].central, a["WLD"].high) == (17.0e6, 19.7e6, 22.7e6)
+    assert a["USA"].central == 14.0e6 and a["CHN"].central == 1.1e6
+    countries_only = [x for k, x in a.items() if k != "WLD"]
+    central = sum(x.central for x in countries_only)
+    assert a["WLD"].central - 8.0e6 <= central <= a["WLD"].central - 2.5e6 + 1e6
+    assert sum(x.low for x in countries_only) <= a["WLD"].low
+    assert 0.65 <= a["USA"].central / a["WLD"].central <= 0.75  # ~71% (US hyperscalers' share)
+
+
+def test_every_programme_row_has_a_source_a_status_and_a_reason_when_not_counted():
+    rows = gpu_register()
+    ids = [(r.iso3, r.id) for r in rows]
+    assert len(ids) == len(set(ids)) == 60
+    for r in rows:
+        assert r.source_url.startswith("http"), r.id
+        assert r.status in STATUSES and r.basis in {"reported", "estimate"}, r.id
+        if r.counted:
+            assert r.iso3 in countries().iso3, r.id
+            assert r.gpus > 0 and r.h100e_per_gpu > 0 and 2026.0 <= r.start < r.end, r.id
+            assert 0 < r.in_country <= 1, r.id
+        else:
+            assert r.overlap, f"{r.id}: an uncounted row must say why (overlap column)"
+    # Estimates are marked: every row whose count is derived rather than published.
+    est = {r.id for r in rows if r.basis == "estimate"}
+    assert {"stargate_uae", "reliance_jamnagar", "meti_cloud_programme"} <= est
+    # Overlaps within a country are netted: the subsets of the UK's 120k are not counted.
+    uk = {r.id: r for r in rows if r.iso3 == "GBR"}
+    assert uk["nscale_coreweave"].counted and not uk["nscale_uk"].counted
+    assert not uk["stargate_uk"].counted
+    # Licence-gated programmes are the Gulf's, beyond what is already licensed.
+    gated = {r.id for r in rows if r.counted and r.licence}
+    assert gated == {"humain", "stargate_uae_phase1", "stargate_uae"}
+
+
+def test_growth_signals_are_relative_to_the_world():
+    g = gpu_growth_signals()
+    assert "WLD" not in g and set(g) <= set(countries().iso3)
+    assert g["USA"] == pytest.approx(math.log(426 / 183) / 6 - math.log(945 / 415) / 6)
