@@ -193,7 +193,16 @@ def sample_factors(
     """Draw every factor for one block: ``{name: array of n values}``."""
     names = [f.name for f in factors]
     u = unit_draws(design, names, seed=seed, block=block, n=n, block_size=block_size)
+    return factors_from_uniforms(factors, correlation, u)
+
+
+def factors_from_uniforms(
+    factors: Sequence[Factor], correlation: Correlation | None, u: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The factor values of independent uniforms ``u`` (n, factor): the copula, then each
+    factor's inverse CDF. ``u`` is not changed."""
+    names = [f.name for f in factors]
     if correlation is not None:
         cols = [names.index(name) for name in correlation.factors]
-        apply_copula(u, cols, copula_factor(correlation.normal_matrix))
+        u = apply_copula(u.copy(), cols, copula_factor(correlation.normal_matrix))
     return {f.name: ppf(f.dist, u[:, j]) for j, f in enumerate(factors)}

@@ -74,6 +74,8 @@ class Calibration:
     factors: tuple[FactorShift, ...]
     conditioning: str = "rejection"
     years: tuple[YearCheck, ...] = ()
+    #: Mean acceptance of each rejuvenating move (sweep:group → probability), SMC only.
+    moves: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists and dicts) in field order, e.g. for JSON."""
@@ -81,6 +83,7 @@ class Calibration:
         d["observations"] = list(d["observations"])
         d["factors"] = list(d["factors"])
         d["years"] = list(d["years"])
+        d["moves"] = dict(d["moves"])
         return d
 
     @classmethod
@@ -99,6 +102,7 @@ class Calibration:
             factors=_factor_shifts(ds),
             conditioning=str(a.get("conditioning", "rejection")),
             years=_year_checks(ds),
+            moves=_moves(ds),
         )
 
     @classmethod
@@ -121,6 +125,14 @@ class Calibration:
             factors=(),
             conditioning=folded.conditioning,
         )
+
+
+def _moves(ds: xr.Dataset) -> tuple[tuple[str, float], ...]:
+    if "move_acceptance" not in ds:
+        return ()
+    rates = ds["move_acceptance"]
+    pairs = zip(rates["move"].values, rates.values, strict=True)
+    return tuple((str(m), float(r)) for m, r in pairs)
 
 
 def _year_checks(ds: xr.Dataset) -> tuple[YearCheck, ...]:

@@ -13,10 +13,11 @@ import numpy as np
 from ..errors import ConfigError, ModelError
 from ..models import Model, build_model
 from ..models.base import Bins
-from ..sampling import Streams, sample_factors
+from ..sampling import Streams, factors_from_uniforms, unit_draws
 from ..scenario import Scenario
 from .binning import bin_scale, binned_values
 from .history import parse_observations
+from .moves import MOVE_CORRELATION, MoveSpec
 from .ranks import PAIRWISE_MAX_COUNTRIES, focus_ranks, rank_counts
 from .smc import SmcBlock, eve_sums, run_smc
 from .state import BlockResult, KeptRows, ReducerState, WeightedSums
@@ -174,7 +175,10 @@ class BlockRunner:
     def __call__(self, block: int) -> BlockResult:
         sc = self.scenario
         n = block_length(sc, block)
-        factors = self._factors(block, n)
+        u = unit_draws(
+            sc.design, sc.factor_names, seed=sc.seed, block=block, n=n, block_size=sc.block_size
+        )
+        factors = factors_from_uniforms(sc.factors, sc.correlation, u)
         fv = np.empty((n, len(sc.factors)))
         for j, f in enumerate(sc.factors):
             fv[:, j] = factors[f.name]
@@ -182,7 +186,13 @@ class BlockRunner:
         cond = None
         if self.conditioning == "smc":
             cond = run_smc(
-                self.model, factors, rngs.child("model"), rngs.child("smc"), n, self.observations
+                self.model,
+                factors,
+                rngs.child("model"),
+                rngs.child("smc"),
+                n,
+                self.observations,
+                self._moves(u),
             )
             scores, w, eve = cond.scores, cond.weight, cond.eve
         else:
@@ -192,7 +202,8 @@ class BlockRunner:
             w, lik = self.weights(scores, n)
             cond = self._rejection_diagnostics(lik, w)
         counts, hist, s1, s2, ranks, values = self._reduce_metrics(scores, w, n, block)
-        post = fv if eve is None else fv[eve]  # the factor values of the final particles
+        # The factor values of the final particles (moved by rejuvenation, else their Eve's).
+        post = fv if eve is None else cond.factors if cond.factors is not None else fv[eve]
         s_aa = s_ab = None
         s_bb = float(n)  # unweighted: Σ over draws of 1², the binomial case
         if w is not None:
@@ -241,19 +252,31 @@ class BlockRunner:
             ess[t] = w_after[t] ** 2 / sq if sq > 0 else 0.0
         unique = np.full(nyo, float(np.count_nonzero(w)))
         return SmcBlock(
-            {}, np.arange(n), w, obs_lik, obs_w, w_before, w_after, ess, ess.copy(), unique
+            {},
+            np.arange(n),
+            None,
+            w,
+            obs_lik,
+            obs_w,
+            w_before,
+            w_after,
+            ess,
+            ess.copy(),
+            unique,
+            np.zeros(0),
+            np.zeros(0),
         )
 
-    def _factors(self, block: int, n: int) -> dict[str, np.ndarray]:
+    def _moves(self, u: np.ndarray) -> MoveSpec | None:
         sc = self.scenario
-        return sample_factors(
-            sc.factors,
-            sc.correlation,
-            design=sc.design,
-            seed=sc.seed,
-            block=block,
-            n=n,
-            block_size=sc.block_size,
+        if not sc.smc_moves:
+            return None
+        return MoveSpec(
+            sc.smc_moves,
+            MOVE_CORRELATION,
+            u,
+            lambda v: factors_from_uniforms(sc.factors, sc.correlation, v),
+            sc.factor_names,
         )
 
     def _check_shapes(self, scores: dict[str, np.ndarray], n: int, block: int) -> None:
@@ -285,7 +308,9 @@ class BlockRunner:
         # Draws with zero weight (rejected by the observations) add nothing to any weighted
         # reducer: reduce only the others (with rank-range observations, a few percent).
         live = None if w is None else np.flatnonzero(w)
-        wl = None if w is None else w[live]
+        if live is not None and len(live) == n:  # SMC: every particle carries weight
+            live = None
+        wl = w if live is None else w[live]
         for k, metric in enumerate(m.metrics):
             x = scores[metric]
             if len(self.report) != len(m.years):
@@ -312,4 +337,6 @@ def _weighted_sums(fv: np.ndarray, w: np.ndarray, cond: SmcBlock, s_aa, s_ab) ->
         year_ess_before=cond.ess_before,
         year_ess_after=cond.ess_after,
         year_unique_ancestors=cond.unique_ancestors,
+        move_acceptance=cond.move_acceptance,
+        move_particles=cond.move_particles,
     )

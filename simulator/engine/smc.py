@@ -39,6 +39,7 @@ import numpy as np
 
 from ..models import Model
 from .history import Observation
+from .moves import Latents, MoveSpec, move_labels, rejuvenate
 
 #: Resample when the effective sample size falls below this fraction of the particles
 #: (the common default; Chopin & Papaspiliopoulos 2020, §10.2).
@@ -65,12 +66,14 @@ class SmcBlock:
 
     ``scores`` are the particles' trajectories (metric → (n, model year, country)), each row
     the full history of the particle it ends as; ``eve`` the index of each final particle's
-    ancestor among the initial draws (its factor values are ``factors[eve]``); ``weight`` the
-    final unnormalised weights. The per-observation-year arrays feed ``calibrate``.
+    ancestor among the initial draws; ``factors`` the final particles' factor values (n,
+    factor), ``weight`` their unnormalised weights. The per-observation-year arrays feed
+    ``calibrate``.
     """
 
     scores: dict[str, np.ndarray]
     eve: np.ndarray
+    factors: np.ndarray
     weight: np.ndarray
     obs_likelihood: np.ndarray  # (observation,) Σ w_prev · L_j
     obs_weight: np.ndarray  # (observation,) Σ w_prev (weight before the observation's year)
@@ -79,63 +82,128 @@ class SmcBlock:
     ess_before: np.ndarray  # (observed year,) ESS after weighting, before resampling
     ess_after: np.ndarray  # (observed year,) ESS after resampling (the same if none)
     unique_ancestors: np.ndarray  # (observed year,) particles of that year with live descendants
+    move_acceptance: np.ndarray  # (move,) Σ over live particles of the acceptance probability
+    move_particles: np.ndarray  # (move,) live particles moved
+
+
+class ParticleSystem:
+    """The particles of one block, filtered through the model's years (module docstring).
+
+    ``latents`` (:class:`.moves.Latents`) are what a rejuvenation move perturbs: the block's
+    factor uniforms and every random array the model drew (recorded), or None without moves.
+    """
+
+    def __init__(self, model: Model, stepper, n: int, observations, latents=None):
+        self.model, self.stepper, self.n = model, stepper, n
+        self.observations = observations
+        self.obs_years = sorted({o.year for o in observations})
+        nobs, nyo = len(observations), len(self.obs_years)
+        self.out = {m: np.empty((n, len(model.years), len(model.countries))) for m in model.metrics}
+        self.w = np.ones(n)
+        self.loglik = np.zeros(n)  # each particle's log-likelihood of the observations so far
+        self.eve = np.arange(n)
+        self.lineage: dict[int, np.ndarray] = {}  # observed year → ancestor index at that year
+        self.latents = latents
+        self.obs_lik, self.obs_w = np.zeros(nobs), np.zeros(nobs)
+        self.ess_before, self.ess_after = np.zeros(nyo), np.zeros(nyo)
+        self.w_before, self.w_after = np.zeros(nyo), np.zeros(nyo)
+
+    def weigh(self, year: int, scores: Mapping[str, np.ndarray]) -> None:
+        """Multiply the weights by the likelihood of ``year``'s observations."""
+        t = self.obs_years.index(year)
+        w_prev = self.w.copy()
+        self.w_before[t] = w_prev.sum()
+        with np.errstate(divide="ignore"):
+            for j, obs in enumerate(self.observations):
+                if obs.year == year:
+                    lik = obs.likelihood(
+                        scores[obs.metric], self.model.countries.index(obs.country)
+                    )
+                    self.obs_lik[j], self.obs_w[j] = np.dot(w_prev, lik), w_prev.sum()
+                    self.w *= lik
+                    self.loglik += np.log(lik)
+        self.lineage[year] = np.arange(self.n)
+        total, sq = self.w.sum(), np.dot(self.w, self.w)
+        self.w_after[t] = total
+        self.ess_before[t] = self.ess_after[t] = total * total / sq if sq > 0 else 0.0
+
+    def needs_resampling(self, year: int) -> bool:
+        t = self.obs_years.index(year)
+        if self.w_after[t] <= 0:  # every particle of the block is dead: it adds nothing
+            return False
+        return self.ess_before[t] < RESAMPLE_ESS_FRACTION * self.n or bool((self.w <= 0).any())
+
+    def resample(self, year: int, upto: int, u: float) -> None:
+        """Systematic resampling; histories up to model year index ``upto`` travel along."""
+        idx = systematic_resample(self.w, u)
+        self.stepper.take(idx)
+        for metric in self.out:
+            self.out[metric][:, : upto + 1] = self.out[metric][idx, : upto + 1]
+        self.eve, self.loglik = self.eve[idx], self.loglik[idx]
+        for y in self.lineage:
+            self.lineage[y] = self.lineage[y][idx]
+        if self.latents is not None:
+            self.latents.take(idx)
+        self.w = np.full(self.n, self.w_after[self.obs_years.index(year)] / self.n)
+        self.ess_after[self.obs_years.index(year)] = float(self.n)
+
+    def unique_ancestors(self) -> np.ndarray:
+        live = self.w > 0
+        return np.array(
+            [len(np.unique(self.lineage[y][live])) for y in self.obs_years], dtype=np.float64
+        )
 
 
 def run_smc(
     model: Model,
     factors: Mapping[str, np.ndarray],
     rngs: Callable[[str], np.random.Generator],
-    resample_rngs: Callable[[str], np.random.Generator],
+    smc_rngs: Callable[[str], np.random.Generator],
     n: int,
     observations: Sequence[Observation],
+    moves: MoveSpec | None = None,
 ) -> SmcBlock:
-    """Simulate one block of ``n`` particles through the model's years, conditioning as it goes."""
-    years = model.years
-    obs_years = sorted({o.year for o in observations})
-    stepper = model.start(factors, rngs, n)
-    out = {m: np.empty((n, len(years), len(model.countries))) for m in model.metrics}
-    w = np.ones(n)
-    eve = np.arange(n)
-    lineage = {}  # observed year → index (at that year) of each current particle's ancestor
-    nobs, nyo = len(observations), len(obs_years)
-    obs_lik, obs_w = np.zeros(nobs), np.zeros(nobs)
-    ess_before, ess_after = np.zeros(nyo), np.zeros(nyo)
-    w_before, w_after = np.zeros(nyo), np.zeros(nyo)
-    for i, year in enumerate(years):
-        scores = stepper.advance(year)
+    """Simulate one block of ``n`` particles through the model's years, conditioning as it
+    goes; with ``moves``, rejuvenate the particles after the last observed year."""
+    latents = None
+    if moves is not None:
+        rngs = latents = Latents(rngs, moves.uniforms)
+    ps = ParticleSystem(model, model.start(factors, rngs, n), n, observations, latents)
+    if latents is not None and not ps.stepper.can_merge:  # the model cannot take moves
+        latents.stop()
+        latents = ps.latents = None
+    nmoves = 0 if moves is None else len(move_labels(moves.count))
+    acceptance = np.zeros(nmoves)
+    moved = np.zeros(nmoves)
+    for i, year in enumerate(model.years):
+        scores = ps.stepper.advance(year)
         for metric, x in scores.items():
-            out[metric][:, i] = x
-        if year not in obs_years:
+            ps.out[metric][:, i] = x
+        if year not in ps.obs_years:
             continue
-        t = obs_years.index(year)
-        w_prev = w.copy()
-        w_before[t] = w_prev.sum()
-        for j, obs in enumerate(observations):
-            if obs.year == year:
-                lik = obs.likelihood(scores[obs.metric], model.countries.index(obs.country))
-                obs_lik[j] = np.dot(w_prev, lik)
-                obs_w[j] = w_prev.sum()
-                w *= lik
-        lineage[year] = np.arange(n)
-        total, sq = w.sum(), np.dot(w, w)
-        w_after[t] = total
-        ess_before[t] = ess_after[t] = total * total / sq if sq > 0 else 0.0
-        if total <= 0 or sq <= 0:  # every particle of the block is dead: it adds nothing
-            continue
-        if not (ess_before[t] < RESAMPLE_ESS_FRACTION * n or (w <= 0).any()):
-            continue
-        idx = systematic_resample(w, resample_rngs(f"resample:{year}").random())
-        stepper.take(idx)
-        for metric in out:
-            out[metric][:, : i + 1] = out[metric][idx, : i + 1]
-        eve = eve[idx]
-        for y in lineage:
-            lineage[y] = lineage[y][idx]
-        w = np.full(n, total / n)
-        ess_after[t] = float(n)
-    live = w > 0
-    unique = np.array([len(np.unique(lineage[y][live])) for y in obs_years], dtype=np.float64)
-    return SmcBlock(out, eve, w, obs_lik, obs_w, w_before, w_after, ess_before, ess_after, unique)
+        ps.weigh(year, scores)
+        if ps.needs_resampling(year):
+            ps.resample(year, i, smc_rngs(f"resample:{year}").random())
+        if latents is not None and year == ps.obs_years[-1]:
+            acceptance = rejuvenate(ps, moves, i, smc_rngs)
+            moved[:] = np.count_nonzero(ps.w > 0)
+            latents.stop()
+    fv = latents.factor_values(moves) if latents is not None else None
+    return SmcBlock(
+        ps.out,
+        ps.eve,
+        fv,
+        ps.w,
+        ps.obs_lik,
+        ps.obs_w,
+        ps.w_before,
+        ps.w_after,
+        ps.ess_before,
+        ps.ess_after,
+        ps.unique_ancestors(),
+        acceptance,
+        moved,
+    )
 
 
 def top_indicator(x: np.ndarray, k: int) -> np.ndarray:

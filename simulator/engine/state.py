@@ -37,6 +37,8 @@ WEIGHTED_ARRAY_NAMES = {
     "year_ess_before": "year_ess_before",
     "year_ess_after": "year_ess_after",
     "year_unique_ancestors": "year_unique_ancestors",
+    "move_acceptance": "move_acceptance",
+    "move_particles": "move_particles",
 }
 ARRAY_PREFIX = "sum:"
 
@@ -61,6 +63,8 @@ class WeightedSums:
     year_ess_before: np.ndarray  # (observed year,) Σ over blocks of the ESS before resampling
     year_ess_after: np.ndarray  # (observed year,) ... and after resampling
     year_unique_ancestors: np.ndarray  # (observed year,) Σ over blocks of surviving ancestors
+    move_acceptance: np.ndarray  # (move,) Σ acceptance probabilities of the rejuvenating moves
+    move_particles: np.ndarray  # (move,) Σ particles moved
 
     def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
         for f, name in WEIGHTED_ARRAY_NAMES.items():

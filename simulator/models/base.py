@@ -73,6 +73,21 @@ class Stepper(abc.ABC):
         ``index`` has the block's length ``n``; every per-draw quantity of the state follows.
         """
 
+    def merge(self, other: Stepper, mask: np.ndarray) -> None:
+        """Replace the particles where ``mask`` is true by those of ``other`` (a stepper of the
+        same model and block, at the same year), in place: an accepted MCMC move.
+
+        Optional: without it the engine does not rejuvenate particles (docs/conditioning.md).
+        A model that implements it must draw its random numbers only with ``standard_normal``
+        and ``random`` (the engine records and replays them), and a particle's state must be
+        a function of its factor values and its own draws only.
+        """
+        raise NotImplementedError
+
+    @property
+    def can_merge(self) -> bool:
+        return type(self).merge is not Stepper.merge
+
 
 class Model(abc.ABC):
     """Base class of the world models; see the module docstring for the contract."""

@@ -126,8 +126,7 @@ class GaussianRace(Model):
         return {"score": z}
 
     def start(self, factors, rngs, n: int) -> _GaussianStepper:
-        z = rngs("scores").standard_normal((n, len(self.years), len(self.countries)))
-        return _GaussianStepper(self, z)
+        return _GaussianStepper(self, rngs, n)
 
     def exact(self) -> np.ndarray:
         """Closed-form P(focus rank = r), r = 1..C (the same every year)."""
@@ -135,20 +134,22 @@ class GaussianRace(Model):
 
 
 class _GaussianStepper(Stepper):
-    """The standardised scores ``u`` of the last year stepped to; the year's innovations ``z``
-    are drawn up front, by particle position (a resampled particle gets its slot's future)."""
+    """The standardised scores ``u`` of the last year stepped to. Year ``t``'s innovations come
+    from stream ``scores:<t>`` by particle position (a resampled particle gets its slot's
+    future), so stepping uses other numbers than :meth:`GaussianRace.simulate` without
+    persistence (one ``scores`` array); with persistence ``simulate`` steps too."""
 
-    def __init__(self, model: GaussianRace, z: np.ndarray):
-        self.model, self.z = model, z
+    def __init__(self, model: GaussianRace, rngs, n: int):
+        self.model, self.rngs, self.n = model, rngs, n
         self.u: np.ndarray | None = None
         self.year: int | None = None
 
     def advance(self, year: int) -> dict[str, np.ndarray]:
         m = self.model
-        eps = self.z[:, m.years.index(year), :]
+        eps = self.rngs(f"scores:{year}").standard_normal((self.n, len(m.countries)))
         if self.u is None:
-            self.u = eps.copy()
-        elif year != self.year:
+            self.u = eps
+        else:
             a = m.persistence ** (year - self.year)
             self.u = a * self.u + np.sqrt(1.0 - a * a) * eps
         self.year = year
@@ -157,6 +158,9 @@ class _GaussianStepper(Stepper):
     def take(self, index: np.ndarray) -> None:
         if self.u is not None:
             self.u = self.u[index]
+
+    def merge(self, other: _GaussianStepper, mask: np.ndarray) -> None:
+        self.u = np.where(mask[:, None], other.u, self.u)
 
 
 def conditioned_rank_distribution(

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from ..engine import FoldedRun
+from ..engine.moves import MOVE_GROUPS, move_labels
 from ..errors import HistoryError
 from ..stats import CONFIDENCE, histogram_quantiles, ratio_effective_size, wilson_interval
 from .kinds import FORMAT, FORMAT_VERSION
@@ -51,6 +52,18 @@ def build_dataset(run: FoldedRun, *, elapsed_s: float, command: str = "") -> xr.
         years = sorted({o.year for o in obs})
         coords["observed_year"] = ("observed_year", np.array(years, dtype=np.int32))
         data_vars.update(_conditioning_vars(run))
+        moves = run.state.weighted.move_acceptance
+        if len(moves):
+            coords["move"] = ("move", move_labels(len(moves) // len(MOVE_GROUPS)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rate = moves / run.state.weighted.move_particles
+            data_vars["move_acceptance"] = variable(
+                ("move",),
+                rate,
+                "mean Metropolis-Hastings acceptance probability of the rejuvenating move "
+                "(sweep:group; engine/moves.py)",
+                "1",
+            )
     if run.kept:  # in memory; a file run's kept draws go from its spool into the file
         coords["draw"] = ("draw", np.arange(run.draws, dtype=np.int64))
         for name, (dims, attrs) in per_draw_specs(run.scenario).items():
@@ -286,6 +299,7 @@ def _attrs(run: FoldedRun, *, elapsed_s: float, command: str) -> dict[str, Any]:
         "keep_draws": int(bool(sc.keep_draws)),
         "conditioned": int(run.weighted),
         "conditioning": run.conditioning,
+        "smc_moves": int(run.scenario.smc_moves) if run.conditioning == "smc" else 0,
         "stop_reason": run.stop_reason,
         "trace_year": int(run.trace_year),
         "target_halfwidth": float(run.stop.halfwidth) if run.stop else 0.0,

@@ -111,6 +111,9 @@ class RunOptions:
     conditioning
         ``"smc"`` or ``"rejection"``: how to condition (None: the scenario's ``conditioning``,
         by default ``"smc"``; a model without the stepping form always uses rejection).
+    smc_moves
+        Rejuvenating move sweeps after the last observed year (None: the scenario's
+        ``smc_moves``, by default 2; 0: none). docs/conditioning.md.
     stop
         Sequential stopping (:class:`StopTarget`); ``draws`` is then ignored.
     workers
@@ -127,6 +130,7 @@ class RunOptions:
     keep_draws: bool | None = None
     history: bool = True
     conditioning: str | None = None
+    smc_moves: int | None = None
     stop: StopTarget | None = None
     workers: int = 1
     scheduler: str | None = None
@@ -139,8 +143,13 @@ class RunOptions:
         """The scenario with or without its history, the stop rule, and the draws to plan for."""
         if not self.history:
             scenario = without_history(scenario)
-        if self.conditioning is not None and self.conditioning != scenario.conditioning:
-            scenario = scenario.with_updates(conditioning=self.conditioning)
+        updates = {
+            k: v
+            for k, v in (("conditioning", self.conditioning), ("smc_moves", self.smc_moves))
+            if v is not None and v != getattr(scenario, k)
+        }
+        if updates:
+            scenario = scenario.with_updates(**updates)
         if self.stop is None:
             return scenario, None, self.draws
         return (scenario, *self.stop.rule(scenario))

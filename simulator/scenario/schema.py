@@ -49,7 +49,11 @@ SCENARIO_KEYS = (
     "block_size",
     "keep_draws",
     "conditioning",
+    "smc_moves",
 )
+#: Rejuvenating MCMC moves of the SMC particles after the last observed year (engine/moves.py).
+DEFAULT_SMC_MOVES = 2
+MAX_SMC_MOVES = 50
 #: How a run conditions on [[observations]]: sequential Monte Carlo (particles weighted and
 #: resampled year by year) or rejection (whole trajectories weighted); docs/conditioning.md.
 CONDITIONING = ("smc", "rejection")
@@ -110,6 +114,8 @@ class Scenario:
     warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
     #: How [[observations]] condition the run (:data:`CONDITIONING`).
     conditioning: str = "smc"
+    #: MCMC moves rejuvenating the SMC particles after the last observed year.
+    smc_moves: int = DEFAULT_SMC_MOVES
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -359,13 +365,7 @@ def _read_scenario_table(sc: Any, source: str) -> dict[str, Any]:
     if not 1 <= block_size <= 2**22:
         raise r.error("block_size", f"must be between 1 and 4194304, got {block_size}")
     keep_draws = r.get("keep_draws", bool, None, "true or false")
-    conditioning = r.get("conditioning", str, "smc", '"smc" or "rejection"')
-    if conditioning not in CONDITIONING:
-        raise r.error(
-            "conditioning",
-            f"unknown method {_short(conditioning)}{did_you_mean(conditioning, CONDITIONING)}; "
-            'use "smc" (sequential Monte Carlo) or "rejection"',
-        )
+    conditioning, smc_moves = _read_conditioning(r)
     return dict(
         name=name,
         model=model,
@@ -378,8 +378,24 @@ def _read_scenario_table(sc: Any, source: str) -> dict[str, Any]:
         block_size=block_size,
         keep_draws=keep_draws,
         conditioning=conditioning,
+        smc_moves=smc_moves,
         description=description,
     )
+
+
+def _read_conditioning(r: _Reader) -> tuple[str, int]:
+    """``conditioning`` and ``smc_moves`` of ``[scenario]``."""
+    conditioning = r.get("conditioning", str, "smc", '"smc" or "rejection"')
+    if conditioning not in CONDITIONING:
+        raise r.error(
+            "conditioning",
+            f"unknown method {_short(conditioning)}{did_you_mean(conditioning, CONDITIONING)}; "
+            'use "smc" (sequential Monte Carlo) or "rejection"',
+        )
+    smc_moves = r.get("smc_moves", int, DEFAULT_SMC_MOVES, "a whole number ≥ 0")
+    if not 0 <= smc_moves <= MAX_SMC_MOVES:
+        raise r.error("smc_moves", f"must be between 0 and {MAX_SMC_MOVES}, got {smc_moves}")
+    return conditioning, smc_moves
 
 
 def _read_name(r: _Reader) -> str:

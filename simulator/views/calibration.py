@@ -59,4 +59,9 @@ def _years_table(c: Calibration) -> list[str]:
             f"{percent(y.unique_ancestors / c.draws):>11}"
         )
     out.append("  ancestors: particles of that year with descendants in the final population")
+    if c.moves:
+        out.append(
+            "rejuvenating moves after the last observed year, mean acceptance: "
+            + ", ".join(f"{name} {percent(rate)}" for name, rate in c.moves)
+        )
     return out

@@ -428,6 +428,24 @@ CONFIG_CASES = [
         ["did you mean 'countries'", "takes [model.countries] and persistence"],
     ),
     (
+        "gauss-persistence-1",
+        lambda d: d["model"].update(persistence=1.0),
+        "model.persistence",
+        ["must be a number in [0, 1)", "persistence = 0.8"],
+    ),
+    (
+        "conditioning-unknown",
+        lambda d: d["scenario"].update(conditioning="smcc"),
+        "scenario.conditioning",
+        ["unknown method", "did you mean 'smc'", '"rejection"'],
+    ),
+    (
+        "smc-moves-negative",
+        lambda d: d["scenario"].update(smc_moves=-1),
+        "scenario.smc_moves",
+        ["must be between 0 and 50", "got -1"],
+    ),
+    (
         "gauss-mean-nonfinite",
         country(mean=float("inf")),
         "model.countries.USA.mean",

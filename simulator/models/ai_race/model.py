@@ -25,6 +25,7 @@ regulation lever (see :meth:`AiRace.normals_per_draw`).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Callable, Mapping
@@ -297,17 +298,40 @@ class _RaceStepper(Stepper):
         self.year = year
         return out
 
+    def merge(self, other: _RaceStepper, mask: np.ndarray) -> None:
+        for (lo, hi), mine, theirs in zip(
+            itertools.pairwise(self.bounds), self.chunks, other.chunks, strict=True
+        ):
+            m = mask[lo:hi]
+            if not m.any():
+                continue
+            new = theirs.per_draw()
+            for name, (x, axis) in mine.per_draw().items():
+                if x is not None:
+                    shape = [1] * x.ndim
+                    shape[axis] = len(m)
+                    mine.set_per_draw(name, np.where(m.reshape(shape), new[name][0], x))
+
     def take(self, index: np.ndarray) -> None:
         pieces = [c.per_draw() for c in self.chunks]
-        for name, (_, axis) in pieces[0].items():
-            if pieces[0][name][0] is None:
-                continue
-            whole = np.concatenate([p[name][0] for p in pieces], axis=axis)
-            whole = np.take(whole, index, axis=axis)
-            for (lo, hi), chunk in zip(itertools.pairwise(self.bounds), self.chunks, strict=True):
-                sl = [slice(None)] * whole.ndim
-                sl[axis] = slice(lo, hi)
-                chunk.set_per_draw(name, np.ascontiguousarray(whole[tuple(sl)]))
+        bounds = self.bounds
+        new: list[dict[str, np.ndarray]] = [{} for _ in self.chunks]
+        for c, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            # The chunks holding this chunk's sources: resampling indices are sorted, so
+            # usually one or two (a general index falls back to every chunk).
+            rows = index[lo:hi]
+            first = bisect.bisect_right(bounds, int(rows.min())) - 1
+            last = bisect.bisect_right(bounds, int(rows.max())) - 1
+            local = rows - bounds[first]
+            for name, (x, axis) in pieces[0].items():
+                if x is None:
+                    continue
+                parts = [pieces[k][name][0] for k in range(first, last + 1)]
+                src = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+                new[c][name] = np.take(src, local, axis=axis)
+        for chunk, arrays in zip(self.chunks, new, strict=True):
+            for name, x in arrays.items():
+                chunk.set_per_draw(name, x)
 
 
 class _Chunk:
