@@ -156,6 +156,12 @@ CASES = [
         ),
     ),
     (
+        "Korea's 260k schedule: a linear ramp to the end of (year)",
+        "2030",
+        ("2032", [f"model.countries.KOR.programmes.nvidia_{k}.end=2033.0" for k in KOR_FRACTIONS]),
+        ("2028", [f"model.countries.KOR.programmes.nvidia_{k}.end=2029.0" for k in KOR_FRACTIONS]),
+    ),
+    (
         "SK–AWS Ulsan (overlap with SK's 50k stated, not counted)",
         "not counted",
         ("not counted", []),
@@ -196,6 +202,18 @@ CASES = [
         "400k",
         ("200k", ["model.countries.ARE.programmes.stargate_uae.gpus=200000"]),
         ("600k", ["model.countries.ARE.programmes.stargate_uae.gpus=600000"]),
+    ),
+    (
+        "delivered prior, fraction",
+        "[0.9, 1.0, 1.0]",
+        ("[0.6, 0.9, 1.0]", prior("delivered", "fraction", (0.6, 0.9, 1.0))),
+        ("[1.0, 1.0, 1.0]", prior("delivered", "fraction", (0.99, 1.0, 1.0))),
+    ),
+    (
+        "anchor draw shape `anchor_lambda` (PERT λ)",
+        "4",
+        ("0 (uniform)", ["model.gpu.anchor_lambda=0"]),
+        ("16 (near the central)", ["model.gpu.anchor_lambda=16"]),
     ),
     (
         "`unanchored_h100e` [H100e]",

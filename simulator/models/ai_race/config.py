@@ -121,6 +121,7 @@ class AiRaceParams:
     drift_sd: Slot
     volatility: Slot
     regional_share: Slot
+    anchor_lambda: float
     unanchored_h100e: float
     organic_growth: Slot
     organic_growth_dispersion: float
@@ -292,6 +293,7 @@ TOP_KEYS = (
     "countries",
 )
 GPU_KEYS = (
+    "anchor_lambda",
     "unanchored_h100e",
     "organic_growth",
     "organic_growth_dispersion",
@@ -362,6 +364,7 @@ def parse_params(
         drift_sd=top.slot("drift_sd", None, 0.0, 1.0),
         volatility=top.slot("volatility", None, 0.0, 1.0),
         regional_share=top.slot("regional_share", 0.0, 0.0, 1.0),
+        anchor_lambda=g.number("anchor_lambda", 4.0, 0.0, 100.0),
         unanchored_h100e=g.number("unanchored_h100e", None, 0.0, 1e9),
         organic_growth=g.slot("organic_growth", None, guard=GROWTH_LIMIT),
         organic_growth_dispersion=g.number("organic_growth_dispersion", 0.0, 0.0, 3.0),

@@ -73,11 +73,12 @@ MIN_FACTOR = 0.05  # a one-off lever never cuts a latent score below 5% of its v
 PPF_POINTS = 1025  # grid of the tabulated PERT quantile functions (anchors, status priors)
 
 
-def _pert_ppf(low: float, mode: float, high: float) -> np.ndarray:
-    """The PERT(low, mode, high; λ = 4) quantile function on ``PPF_POINTS`` equal steps of u."""
+def _pert_ppf(low: float, mode: float, high: float, lam: float = 4.0) -> np.ndarray:
+    """The PERT(low, mode, high; λ) quantile function on ``PPF_POINTS`` equal steps of u
+    (λ = 0: uniform on [low, high])."""
     span = high - low
-    a = 1.0 + 4.0 * (mode - low) / span
-    b = 1.0 + 4.0 * (high - mode) / span
+    a = 1.0 + lam * (mode - low) / span
+    b = 1.0 + lam * (high - mode) / span
     return low + span * stats.beta(a, b).ppf(np.linspace(0.0, 1.0, PPF_POINTS))
 
 
@@ -163,7 +164,8 @@ class AiRace(Model):
         i25 = tg.years.index(LAST_DATA_YEAR)
         anchors = [a for iso, a in gpu_anchors().items() if iso in self.countries]
         self.anchor_index = np.array([self.countries.index(a.iso3) for a in anchors], dtype=np.intp)
-        self.anchor_ppf = np.stack([_pert_ppf(a.low, a.central, a.high) for a in anchors])
+        lam = p.anchor_lambda
+        self.anchor_ppf = np.stack([_pert_ppf(a.low, a.central, a.high, lam) for a in anchors])
         # Unanchored countries: their tracked capacity or unanchored_h100e scaled by the 2021
         # Infrastructure score, whichever is larger, capped at the smallest anchored low: no
         # unanchored country can outrank an anchored one in 2025.
