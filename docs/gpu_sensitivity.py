@@ -10,7 +10,7 @@ factors with the prior's distribution). Prints the Markdown table of docs/model.
 
 History conditioning is off (``history=False``): the observations concern the index up to
 2025 and the GPU account does not depend on the index, so the GPU answer is the same in
-expectation (section 4.6 compares the baseline with and without history).
+expectation (section 4.5 compares the baseline with and without history).
 """
 
 from __future__ import annotations
