@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from simulator.results import open_results  # noqa: E402
 
-TIMING = ("created_utc", "elapsed_s", "command")
+TIMING = ("created_utc", "elapsed_s", "command", "history")
 
 
 def _race(folder: Path, draws: int) -> Path:

@@ -18,6 +18,7 @@ import xarray as xr
 from ..engine import focus_ranks
 from ..errors import ModelError
 from ..models import build_model
+from ..results.cf import units_from
 from ..results.provenance import provenance
 from ..runs import fresh_seed
 from ..sampling import Streams
@@ -42,8 +43,12 @@ NOISE_TREATMENT = (
 )
 
 
-def _var(dims, data, long_name: str, units: str = "1", **attrs):
-    return (dims, data, {"long_name": long_name, "units": units, **attrs})
+OUTCOME_UNITS = units_from("outcome_units")  # CF units "1"; each outcome's own in the coordinate
+
+
+def _var(dims, data, long_name: str, units: str | dict = "1", **attrs):
+    u = {"units": units} if isinstance(units, str) else units
+    return (dims, data, {"long_name": long_name, **u, **attrs})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,9 +248,9 @@ def _sobol_dataset(res: SobolIndices, factor_names: Sequence[str]) -> xr.Dataset
             data[f"noise_{kind}{part}"] = _var(
                 ("outcome",), arr[:, k], f"{what} of the model's internal noise"
             )
-    data["outcome_mean"] = _var(("outcome",), res.mean, "mean of the outcome", "see outcome_units")
+    data["outcome_mean"] = _var(("outcome",), res.mean, "mean of the outcome", OUTCOME_UNITS)
     data["outcome_variance"] = _var(
-        ("outcome",), res.variance, "variance of the outcome", "see outcome_units (squared)"
+        ("outcome",), res.variance, "variance of the outcome (in its units squared)", OUTCOME_UNITS
     )
     return xr.Dataset(data, coords={"factor": ("factor", list(factor_names))})
 
@@ -332,7 +337,7 @@ def _rank_variables(res: RankSensitivity, mean: np.ndarray, confidence: float) -
         "srrc_r_squared": _var(
             ("outcome",), res.r_squared, "R² of the rank regression on all the factors shown"
         ),
-        "outcome_mean": _var(("outcome",), mean, "mean of the outcome", "see outcome_units"),
+        "outcome_mean": _var(("outcome",), mean, "mean of the outcome", OUTCOME_UNITS),
     }
 
 

@@ -20,7 +20,7 @@ from ..runs import run_to_file
 from ..scenario import load_scenario
 from ..views.calibration import calibration_text
 from ..views.comparison import comparison_csv, comparison_json, comparison_text
-from ..views.run import headline
+from ..views.run import headline, headline_ess, headline_json
 from .options import (
     FLAGS,
     Progress,
@@ -100,9 +100,15 @@ Examples:
 )
 @history_option("Condition on the scenario's [[observations]] (history matching).")
 @conditioning_option
+@format_option("table", "json")
 @quiet_option
-def run(scenario, overrides, output, workers, scheduler, checkpoint_every, quiet, **run_options):
+def run(
+    scenario, overrides, output, workers, scheduler, checkpoint_every, fmt, quiet, **run_options
+):
     """Run SCENARIO and print P(focus rank ≤ k) by metric and year.
+
+    --format json prints the headline as one JSON document on stdout (its keys: README,
+    "Machine-readable output"); the other lines (seed note, "saved ...") then go to stderr.
 
     The run checkpoints next to its output (OUTPUT.checkpoint/) every few seconds; if it is
     interrupted (Ctrl-C, SIGTERM, a crash), the same command with --resume continues it and
@@ -127,7 +133,8 @@ def run(scenario, overrides, output, workers, scheduler, checkpoint_every, quiet
             scheduler=scheduler_address(scheduler),
             **run_options,
         )
-    click.echo(headline(ds))
+    as_json = fmt == "json"
+    click.echo(headline_json(ds, output=str(out)) if as_json else headline(ds))
     asked = run_options.get("conditioning") or sc.conditioning
     if ds.attrs.get("conditioning") == "rejection" and asked == "smc":
         click.echo(
@@ -135,13 +142,16 @@ def run(scenario, overrides, output, workers, scheduler, checkpoint_every, quiet
             "observations by rejection, not sequential Monte Carlo",
             err=True,
         )
-    warning = ess_warning(float(ds["effective_sample_size"]), int(ds.attrs["draws"]))
+    warning = ess_warning(headline_ess(ds), int(ds.attrs["draws"]))
     if warning:
         click.echo(f"g3sim: warning: {warning}", err=True)
     if not seeded:
         seed_used = int(ds.attrs["seed"])
-        click.echo(f"seed {seed_used} drawn from fresh entropy; rerun with --seed {seed_used}")
-    click.echo(f"saved {out}")
+        click.echo(
+            f"seed {seed_used} drawn from fresh entropy; rerun with --seed {seed_used}",
+            err=as_json,
+        )
+    click.echo(f"saved {out}", err=as_json)
 
 
 @click.command()
@@ -290,6 +300,7 @@ def compare(a, b, draws, seed, workers, history, conditioning, fmt, output, forc
     render = {"table": comparison_text, "json": comparison_json, "csv": comparison_csv}[fmt]
     click.echo(render(cmp).rstrip("\n"))
     if output is not None:
+        cmp.attrs.setdefault("command", command_line())  # the file's history line
         save(cmp, output, force=force)
         if fmt == "table":
             click.echo(f"saved {output}")

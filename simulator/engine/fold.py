@@ -273,17 +273,27 @@ def deferred_signals() -> Iterator[None]:
     Folding a block changes the accumulator in several steps (spool rows, a dozen sums, the
     counters, the trace, the stop flag); a checkpoint reads all of them. A signal handled in
     between (Ctrl-C's KeyboardInterrupt, SIGTERM's Interrupted) would leave a half-folded state
-    that a checkpoint then saves as if it were whole. Blocked, the signal stays pending and is
-    handled as soon as the block ends, at a consistent point.
+    that a checkpoint then saves as if it were whole. Inside the block the two signals are only
+    noted; when it ends, the previous handlers are restored and each noted signal is raised
+    again in this thread, at a consistent point.
+
+    (A signal mask is not enough: a process-directed signal that the main thread blocks is
+    delivered to another thread, such as a BLAS worker, and CPython then runs the Python handler
+    in the main thread all the same.)
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    noted: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(noted):
+            signal.raise_signal(s)
 
 
 def fold_blocks(

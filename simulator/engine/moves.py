@@ -74,9 +74,10 @@ class Latents:
     """The model's ``rngs`` with a memory: every array drawn while recording, by stream name
     (rows = particles), and the block's factor uniforms; both follow the particles."""
 
-    def __init__(self, rngs: Callable[[str], np.random.Generator], uniforms: np.ndarray):
+    def __init__(self, rngs, uniforms: np.ndarray, factors: Mapping[str, np.ndarray]):
         self.rngs = rngs
         self.u = uniforms.copy()
+        self._factors = {k: np.asarray(v) for k, v in factors.items()}  # the values of ``u``
         self.parts: dict[str, list[np.ndarray]] = {}
         self.kinds: dict[str, str] = {}
         self.recording = True
@@ -97,12 +98,19 @@ class Latents:
                 self.parts[name] = [np.concatenate(parts)]
         return {name: self.parts[name][0] for name in sorted(self.parts)}
 
+    def factors(self, spec: MoveSpec) -> Mapping[str, np.ndarray]:
+        """The factor values of the current uniforms ``{name: (n,)}``."""
+        return self._factors
+
     def take(self, index: np.ndarray) -> None:
         self.u = self.u[index]
+        self._factors = {k: v[index] for k, v in self._factors.items()}
         for name, x in self.arrays().items():
             self.parts[name] = [x[index]]
 
-    def merge(self, arrays: Mapping[str, np.ndarray], u: np.ndarray, mask: np.ndarray) -> None:
+    def merge(self, arrays, u: np.ndarray, factors, mask: np.ndarray) -> None:
+        """Install the proposal's latents (and factor values) where ``mask`` is true."""
+        self._factors = {k: np.where(mask, factors[k], v) for k, v in self._factors.items()}
         self.u = np.where(mask[:, None], u, self.u)
         for name, x in self.arrays().items():
             m = mask.reshape((-1,) + (1,) * (x.ndim - 1))
@@ -114,7 +122,7 @@ class Latents:
         self.parts.clear()
 
     def factor_values(self, spec: MoveSpec) -> np.ndarray:
-        f = spec.factors_of(self.u)
+        f = self.factors(spec)
         out = np.empty((len(self.u), len(spec.names)))
         for j, name in enumerate(spec.names):
             out[:, j] = f[name]
@@ -172,9 +180,13 @@ def _propose(ps, spec: MoveSpec, group: str, upto: int, rng: np.random.Generator
     arrays = lat.arrays()
     if group == "streams":
         arrays = {name: _pcn(x, lat.kinds[name], spec.rho, rng) for name, x in arrays.items()}
-    u = _pcn(lat.u, "factor", FACTOR_MOVE_CORRELATION, rng) if group == "factors" else lat.u
+    if group == "factors":
+        u = _pcn(lat.u, "factor", FACTOR_MOVE_CORRELATION, rng)
+        factors = spec.factors_of(u)
+    else:
+        u, factors = lat.u, lat.factors(spec)
     model = ps.model
-    prop = model.start(spec.factors_of(u), _Replay(arrays, lat.kinds), ps.n)
+    prop = model.start(factors, _Replay(arrays, lat.kinds), ps.n)
     path = {m: np.empty((ps.n, upto + 1, len(model.countries))) for m in model.metrics}
     loglik = np.zeros(ps.n)
     with np.errstate(divide="ignore"):
@@ -186,7 +198,7 @@ def _propose(ps, spec: MoveSpec, group: str, upto: int, rng: np.random.Generator
                 if obs.year == year:
                     ci = model.countries.index(obs.country)
                     loglik += np.log(obs.likelihood(scores[obs.metric], ci))
-    return prop, arrays, u, path, loglik
+    return prop, arrays, u, factors, path, loglik
 
 
 def move_labels(count: int) -> list[str]:
@@ -206,14 +218,14 @@ def rejuvenate(ps, spec: MoveSpec, upto: int, smc_rngs) -> np.ndarray:
             rates[i] = float(np.count_nonzero(live))
             continue
         rng = smc_rngs(f"move:{k}:{group}")
-        prop, arrays, u, path, loglik = _propose(ps, spec, group, upto, rng)
+        prop, arrays, u, factors, path, loglik = _propose(ps, spec, group, upto, rng)
         with np.errstate(invalid="ignore"):
             log_alpha = np.where(live, loglik - ps.loglik, -np.inf)
         log_alpha = np.nan_to_num(log_alpha, nan=-np.inf, posinf=0.0)
         accept = np.log(rng.random(ps.n)) < log_alpha
         rates[i] = float(np.exp(np.minimum(log_alpha, 0.0))[live].sum())  # Σ acceptance prob.
         ps.stepper.merge(prop, accept)
-        ps.latents.merge(arrays, u, accept)
+        ps.latents.merge(arrays, u, factors, accept)
         ps.loglik = np.where(accept, loglik, ps.loglik)
         for metric, x in path.items():
             ps.out[metric][:, : upto + 1] = np.where(

@@ -167,7 +167,7 @@ def run_smc(
     goes; with ``moves``, rejuvenate the particles after the last observed year."""
     latents = None
     if moves is not None:
-        rngs = latents = Latents(rngs, moves.uniforms)
+        rngs = latents = Latents(rngs, moves.uniforms, factors)
     ps = ParticleSystem(model, model.start(factors, rngs, n), n, observations, latents)
     if latents is not None and not ps.stepper.can_merge:  # the model cannot take moves
         latents.stop()
@@ -237,10 +237,9 @@ def eve_sums(
     wl = w[groups]
     b = wl if starts is None else np.add.reduceat(wl, starts)
     for m, x in enumerate(scores):
-        for y in range(ny):
-            a = top_indicator(x[groups, y, :], k) * wl[:, None]
-            if starts is not None:
-                a = np.add.reduceat(a, starts, axis=0)
-            s_aa[m, y] = np.einsum("ec,ec->c", a, a)
-            s_ab[m, y] = b @ a
+        a = top_indicator(x[groups], k).reshape(len(groups), ny * nc) * wl[:, None]
+        if starts is not None:
+            a = np.add.reduceat(a, starts, axis=0)
+        s_aa[m] = np.einsum("ec,ec->c", a, a).reshape(ny, nc)
+        s_ab[m] = (b @ a).reshape(ny, nc)
     return s_aa, s_ab, float(np.dot(b, b))

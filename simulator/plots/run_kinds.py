@@ -168,17 +168,17 @@ def fan(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     nm = len(opt.metrics)
     fig, axes = new_figure(0.8 + 5.2 * nm, 5.2, nm)
     q = ds["value_quantile"]
-    qs = [float(x) for x in ds["quantile"].values]
+    qs = [float(x) for x in ds["quantile_level"].values]
     for ax, m in zip(axes, opt.metrics, strict=True):
         qm = q.sel(metric=m)
         focus = qm.sel(country=opt.country)
-        bands = {x: focus.sel(quantile=x).values for x in qs}
+        bands = {x: focus.sel(quantile_level=x).values for x in qs}
         lo, hi = min(qs), max(qs)
         inner = [x for x in qs if 0.2 <= x <= 0.3], [x for x in qs if 0.7 <= x <= 0.8]
         band(ax, years, bands[lo], bands[hi], color=FOCUS, alpha=0.15)
         if inner[0] and inner[1]:
             band(ax, years, bands[inner[0][0]], bands[inner[1][0]], color=FOCUS, alpha=0.3)
-        median = qm.sel(quantile=0.5, method="nearest")
+        median = qm.sel(quantile_level=0.5, method="nearest")
         rivals = _fan_rivals(median, opt.country, k=int(ds.attrs["top_k"]))
         labels = []
         for c in rivals:
@@ -239,7 +239,7 @@ def race(ds: xr.Dataset, opt: PlotOptions) -> Figure:
     q = ds["value_quantile"]
     for ax, m in zip(axes, opt.metrics, strict=True):
         qm = q.sel(metric=m)
-        median = qm.sel(quantile=0.5, method="nearest")
+        median = qm.sel(quantile_level=0.5, method="nearest")
         final = median.isel(year=-1).to_series().sort_values(ascending=False)
         leaders = [str(c) for c in final.index[:top]]
         shown = leaders if opt.country in leaders else [*leaders, opt.country]
@@ -248,8 +248,8 @@ def race(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         for c in shown:
             is_focus = c == opt.country
             colour = FOCUS if is_focus else next(rivals, RIVAL)
-            y25 = qm.sel(quantile=0.25, method="nearest").sel(country=c).values
-            y75 = qm.sel(quantile=0.75, method="nearest").sel(country=c).values
+            y25 = qm.sel(quantile_level=0.25, method="nearest").sel(country=c).values
+            y75 = qm.sel(quantile_level=0.75, method="nearest").sel(country=c).values
             y50 = median.sel(country=c).values
             band(ax, years, y25, y75, color=colour, alpha=0.3 if is_focus else 0.07)
             ax.plot(
@@ -264,7 +264,7 @@ def race(ds: xr.Dataset, opt: PlotOptions) -> Figure:
             place = leaders.index(c) + 1 if c in leaders else int((final > final[c]).sum()) + 1
             text = f"{place}. {c}" + (f"  {si(y50[-1])}" if is_focus else "")
             labels.append((y50[-1], text, colour, "bold" if is_focus else "normal"))
-        values = qm.sel(quantile=[0.25, 0.75], method="nearest").sel(country=shown).values
+        values = qm.sel(quantile_level=[0.25, 0.75], method="nearest").sel(country=shown).values
         value_axis(ax, ds, m, values.ravel())
         year_axis(ax, years)
         style_axes(ax)

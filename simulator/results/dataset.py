@@ -16,18 +16,30 @@ from ..engine import FoldedRun
 from ..engine.moves import MOVE_GROUPS, move_labels
 from ..errors import HistoryError
 from ..stats import CONFIDENCE, histogram_quantiles, ratio_effective_size, wilson_interval
+from .cf import conform, units_from
 from .kinds import FORMAT, FORMAT_VERSION
 from .provenance import provenance
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: Dimension names of the rank and quantile axes (format 2; format 1 called them ``rank`` and
+#: ``quantile``, which shadow the Dataset methods of those names).
+RANK_DIM = "rank_position"
+QUANTILE_DIM = "quantile_level"
+METRIC_UNITS = units_from("metric_units")
+FACTOR_UNITS = units_from("factor_units")
 
 Variable = tuple[tuple[str, ...], Any, dict[str, Any]]
 MDIMS = ("metric", "year", "country")
 
 
-def variable(dims, data, long_name: str, units: str, **attrs) -> Variable:
-    """A CF variable as xarray takes it: (dims, data, attributes with long_name and units)."""
-    return (dims, data, {"long_name": long_name, "units": units, **attrs})
+def variable(dims, data, long_name: str, units: str | dict[str, str], **attrs) -> Variable:
+    """A CF variable as xarray takes it: (dims, data, attributes with long_name and units).
+
+    ``units``: a UDUNITS string, or :func:`~simulator.results.cf.units_from`'s attributes for a
+    variable whose entries have different units.
+    """
+    u = {"units": units} if isinstance(units, str) else units
+    return (dims, data, {"long_name": long_name, **u, **attrs})
 
 
 def build_dataset(run: FoldedRun, *, elapsed_s: float, command: str = "") -> xr.Dataset:
@@ -71,7 +83,7 @@ def build_dataset(run: FoldedRun, *, elapsed_s: float, command: str = "") -> xr.
                 data_vars[name] = (dims, run.kept[name][: run.draws], attrs)
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs = _attrs(run, elapsed_s=elapsed_s, command=command)
-    return ds
+    return conform(ds)
 
 
 def _scenario_as_run(run: FoldedRun):
@@ -116,10 +128,10 @@ def _rank_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
     wilson = {"method": "wilson", "confidence": CONFIDENCE}
     return {
         "rank_count": variable(
-            (*MDIMS, "rank"), counts, f"{count_long} in which the country has this rank", "1"
+            (*MDIMS, RANK_DIM), counts, f"{count_long} in which the country has this rank", "1"
         ),
         "rank_probability": variable(
-            (*MDIMS, "rank"), prob, "probability that the country has this rank", "1"
+            (*MDIMS, RANK_DIM), prob, "probability that the country has this rank", "1"
         ),
         "p_top": variable(MDIMS, p_top, f"probability of rank <= {k} (top_k)", "1"),
         "p_top_lower": variable(
@@ -144,26 +156,24 @@ def _value_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
     for i, b in enumerate(run.bins):
         quant[i] = histogram_quantiles(hist[i], b.edges(), QUANTILES)
     return {
-        "value_mean": variable(
-            MDIMS, s.value_sum / wsum, "mean score of the metric", "see metric_units"
-        ),
+        "value_mean": variable(MDIMS, s.value_sum / wsum, "mean score of the metric", METRIC_UNITS),
         "value_sd": variable(
             MDIMS,
             _sd(s.value_sum, s.value_sq_sum, wsum, ess),
             "standard deviation of the score",
-            "see metric_units",
+            METRIC_UNITS,
         ),
         "value_quantile": variable(
-            (*MDIMS, "quantile"),
+            (*MDIMS, QUANTILE_DIM),
             quant,
             "quantile of the score (histogram, 1 bin accuracy)",
-            "see metric_units",
+            METRIC_UNITS,
         ),
     }
 
 
 def _factor_vars(run: FoldedRun, wsum: float, ess: float) -> dict[str, Variable]:
-    s, n, units = run.state, run.draws, "see factor_units"
+    s, n, units = run.state, run.draws, FACTOR_UNITS
     out = {
         "factor_prior_mean": variable(
             ("factor",), s.factor_sum / n, "mean of the factor's draws", units
@@ -250,8 +260,8 @@ def _coords(run: FoldedRun) -> dict[str, tuple[str, Any]]:
         "metric": ("metric", list(m.metrics)),
         "year": ("year", np.array(run.report_years, dtype=np.int32)),
         "country": ("country", list(m.countries)),
-        "rank": ("rank", np.arange(1, len(m.countries) + 1, dtype=np.int16)),
-        "quantile": ("quantile", np.array(QUANTILES)),
+        RANK_DIM: (RANK_DIM, np.arange(1, len(m.countries) + 1, dtype=np.int16)),
+        QUANTILE_DIM: (QUANTILE_DIM, np.array(QUANTILES)),
         "factor": ("factor", list(sc.factor_names)),
         "metric_long_name": ("metric", [m.metric_info[x][0] for x in m.metrics]),
         "metric_units": ("metric", [m.metric_info[x][1] for x in m.metrics]),
@@ -320,11 +330,11 @@ def per_draw_specs(sc) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
         ),
         "focus_value": (
             ("draw", "metric", "year"),
-            {"long_name": f"score of the focus country {sc.focus}", "units": "see metric_units"},
+            {"long_name": f"score of the focus country {sc.focus}", **METRIC_UNITS},
         ),
         "factor_value": (
             ("draw", "factor"),
-            {"long_name": "sampled value of the factor", "units": "see factor_units"},
+            {"long_name": "sampled value of the factor", **FACTOR_UNITS},
         ),
         "weight": (
             ("draw",),

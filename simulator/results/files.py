@@ -22,19 +22,12 @@ import xarray as xr
 
 from .._faults import pause_point
 from ..errors import FORCE, OUTPUT, ConfigError, OutputError, check_encodable, os_failure
+from .cf import COORDINATES, conform, encoding
 from .locking import output_lock, umask
 
 
 def default_path(name: str) -> Path:
     return Path("results") / f"{name}.nc"
-
-
-def _encoding(ds: xr.Dataset) -> dict:
-    enc = {}
-    for name, var in ds.variables.items():
-        if var.dtype.kind in "fiu" and var.ndim > 0:
-            enc[name] = {"zlib": True, "complevel": 4, "shuffle": True}
-    return enc
 
 
 def check_writable(path: Path, *, force: bool) -> None:
@@ -109,13 +102,15 @@ def write_results(
 
     Per-draw variables are copied ``ROW_CHUNK`` draws at a time from their sources, so a run
     with 10^7 kept draws is written without holding them in memory. The file is written to a
-    temporary name beside ``path``, synced, and renamed into place.
+    temporary name beside ``path``, synced, and renamed into place. Every file is made CF-clean
+    on the way (:func:`simulator.results.cf.conform`).
     """
     path = Path(path)
     check_writable(path, force=force)
+    summary = conform(summary)
 
     def write(tmp: Path) -> None:
-        summary.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(summary))
+        summary.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding(summary))
         if per_draw:
             _append_per_draw(tmp, per_draw)
 
@@ -196,6 +191,7 @@ def _append_per_draw(tmp: Path, per_draw: PerDraw) -> None:
         )
         for lo in range(0, n, ROW_CHUNK):
             var[lo : lo + ROW_CHUNK] = np.arange(lo, min(n, lo + ROW_CHUNK))
+        var.setncatts(COORDINATES["draw"])
         for name, (dims, src, attrs) in per_draw.items():
             dt = np.dtype(src.dtype).newbyteorder("=")  # netCDF4 wants native order
             chunks = chunk + tuple(nc.dimensions[d].size for d in dims[1:])

@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FORMAT = "g3sim-results"  # the g3sim_format attribute of a run's results file
-FORMAT_VERSION = 1
+#: 1: the first format. 2: the ``rank`` and ``quantile`` dimensions renamed ``rank_position``
+#: and ``quantile_level`` (the old names shadow Dataset methods: ``ds.quantile.attrs`` failed),
+#: CF attributes on every coordinate, UDUNITS units, a ``history`` attribute, no ``_FillValue``
+#: on coordinates. :func:`simulator.results.open_results` reads both (:data:`RENAMED_DIMS`).
+FORMAT_VERSION = 2
+#: Dimensions renamed since a format version: {version that renamed them: {old: new}}.
+RENAMED_DIMS = {2: {"rank": "rank_position", "quantile": "quantile_level"}}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import xarray as xr
 
 from ..errors import OutputError, ResultsError, check_encodable
-from .kinds import ANALYSES, FORMAT, FORMAT_VERSION
+from .kinds import ANALYSES, FORMAT, FORMAT_VERSION, RENAMED_DIMS
 
 
 def open_result(path: str | os.PathLike) -> xr.Dataset:
@@ -39,7 +39,12 @@ def _open_analysis(path: Path) -> xr.Dataset | None:
 
 
 def open_results(path: str | os.PathLike) -> xr.Dataset:
-    """Open a g3sim results file fully into memory, with a clear error for a bad file."""
+    """Open a g3sim results file fully into memory, with a clear error for a bad file.
+
+    A file of an older format version comes back with today's dimension names
+    (:data:`~simulator.results.kinds.RENAMED_DIMS`); its ``g3sim_format_version`` attribute
+    still says which version it was written in.
+    """
     path = Path(path)
     try:
         check_encodable(path)
@@ -55,7 +60,20 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     missing = [v for v in ("rank_probability", "p_top") if v not in ds]
     if missing:
         raise ResultsError(f"{path}: g3sim file lacks {', '.join(missing)}; it is damaged: re-run")
-    return ds
+    return upgrade(ds)
+
+
+def upgrade(ds: xr.Dataset) -> xr.Dataset:
+    """A results Dataset of an older format version with today's dimension names."""
+    version = int(ds.attrs.get("g3sim_format_version", FORMAT_VERSION))
+    renames = {
+        old: new
+        for since, names in sorted(RENAMED_DIMS.items())
+        if version < since
+        for old, new in names.items()
+        if old in ds.dims and new not in ds.dims
+    }
+    return ds.rename(renames) if renames else ds
 
 
 def _read(path: Path) -> xr.Dataset:

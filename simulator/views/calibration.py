@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.calibration import Calibration
-from .format import percent
+from .format import number, percent
 
 
 def calibration_text(c: Calibration, *, top: int = 12) -> str:
@@ -36,7 +36,7 @@ def calibration_text(c: Calibration, *, top: int = 12) -> str:
         )
         for f in c.factors[:top]:
             out.append(
-                f"  {f.factor:<{fw}}  {f.prior_mean:>11.4g} {f.posterior_mean:>11.4g} "
+                f"  {f.factor:<{fw}}  {number(f.prior_mean):>11} {number(f.posterior_mean):>11} "
                 f"{f.shift_in_prior_sd:>+9.2f} {f.sd_ratio:>9.2f}"
             )
     return "\n".join(out)

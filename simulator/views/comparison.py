@@ -10,7 +10,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from .format import percent
+from .format import number, percent
 
 # The per-(metric, year) variables of a comparison Dataset (analysis/comparison.py), in order.
 COMPARISON_VARIABLES = (
@@ -43,7 +43,7 @@ def comparison_text(ds: xr.Dataset) -> str:
                 float(c[v]) for v in ("difference", "difference_lower", "difference_upper")
             )
             vr = float(c["variance_reduction"])
-            vr_s = "–" if np.isnan(vr) else ("∞" if np.isinf(vr) else f"{vr:,.1f}×")
+            vr_s = "–" if np.isnan(vr) else ("∞" if np.isinf(vr) else f"{number(vr)}×")
             out.append(
                 f"  {m!s:<12}{int(y):>6}"
                 f"{percent(float(c['p_a'])):>9}{percent(float(c['p_b'])):>9}   "
@@ -82,13 +82,24 @@ def comparison_json(ds: xr.Dataset) -> str:
     return json.dumps(doc, indent=2, allow_nan=False)
 
 
+#: Columns of ``compare --format csv`` (one row per metric, year and quantity).
+CSV_COLUMNS = ("metric", "year", "country", "quantity", "value", "units")
+
+
 def comparison_csv(ds: xr.Dataset) -> str:
+    """Tidy (long) table: one row per metric, year and quantity (:data:`COMPARISON_VARIABLES`),
+    ``country`` the focus (``A/B`` if the two differ), ``value`` at full precision (empty if not
+    finite), ``units`` from the file ("1": probabilities, their differences and ratios)."""
+    a = ds.attrs
+    country = a["focus_a"] if a["focus_a"] == a["focus_b"] else f"{a['focus_a']}/{a['focus_b']}"
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    cols = COMPARISON_VARIABLES
-    w.writerow(["metric", "year", *cols])
+    w.writerow(CSV_COLUMNS)
     for m in ds["metric"].values:
         for y in ds["year"].values:
             c = ds.sel(metric=m, year=y)
-            w.writerow([str(m), int(y), *(f"{float(c[v]):.6g}" for v in cols)])
+            for v in COMPARISON_VARIABLES:
+                x = float(c[v])
+                value = repr(x) if math.isfinite(x) else ""
+                w.writerow([str(m), int(y), country, v, value, ds[v].attrs.get("units", "")])
     return buf.getvalue()

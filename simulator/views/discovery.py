@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from ..analysis.discovery_study import Discovery
-from .format import finite_or_none, percent
+from .format import finite_or_none, number, percent
 
 # These views print exact 0 and 1 as "0.0%" and "100.0%" (views/format.py).
 _pct = partial(percent, bare_ends=False)
@@ -95,7 +95,7 @@ def discovery_json(d: Discovery) -> str:
 
 
 def _range(r: dict[str, Any]) -> str:
-    lo, hi = f"{r['lower']:.4g}", f"{r['upper']:.4g}"
+    lo, hi = number(r["lower"]), number(r["upper"])
     if r["restricts_lower"] and r["restricts_upper"]:
         return f"{lo} – {hi}"
     return f"≥ {lo}" if r["restricts_lower"] else f"≤ {hi}"
@@ -125,8 +125,8 @@ def discovery_text(d: Discovery, *, rows: int = 12) -> str:
             f"  {'factor':<{fw}}  {'in the box':<22}{'full range':<24}{'quasi-p':>9}  units"
         )
         for r in rs:
-            full = f"{r['data_lower']:.4g} – {r['data_upper']:.4g}"
-            qp = "n/a" if r["quasi_p"] is None else f"{r['quasi_p']:.2g}"
+            full = f"{number(r['data_lower'])} – {number(r['data_upper'])}"
+            qp = "n/a" if r["quasi_p"] is None else number(r["quasi_p"], digits=2)
             lines.append(
                 f"  {r['factor']:<{fw}}  {_range(r):<22}{full:<24}{qp:>9}  {r['units']}".rstrip()
             )

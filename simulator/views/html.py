@@ -25,7 +25,7 @@ from ..errors import ConfigError, ResultsError
 from ..plots import KINDS, available_kinds, plot
 from ..plots.files import figure_bytes, write_bytes
 from ..plots.style import country_name, metric_label, metric_units, rank_rows
-from .format import interval, percent
+from .format import exact, interval, percent
 
 REPORT_DPI = 100
 FACTOR_KEYS = ("dist", "units", "description", "source")
@@ -303,12 +303,8 @@ def distribution_text(spec: dict[str, Any]) -> str:
 
 
 def number_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, int):
-        return f"{v:,}" if abs(v) >= 10_000 else str(v)
-    if isinstance(v, float):
-        return f"{v:,.6g}" if abs(v) >= 10_000 else f"{v:.6g}"
+    if isinstance(v, bool | int | float):
+        return exact(v)
     if isinstance(v, list):
         return "[" + ", ".join(number_text(x) for x in v) + "]"
     return str(v)

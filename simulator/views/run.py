@@ -6,14 +6,21 @@ import csv
 import io
 import json
 
-import numpy as np
 import xarray as xr
 
-from .format import finite_or_none, interval, percent
+from ..results.cf import UNITS_COORDINATE
+from ..stats import CONFIDENCE
+from .format import finite_or_none, interval, number, percent
+
+_P_TOP = ("p_top", "p_top_lower", "p_top_upper")
+
+
+def _country_name(ds: xr.Dataset, country: str) -> str:
+    return str(ds["country_name"].sel(country=country).item()) if "country_name" in ds else ""
 
 
 def _country_label(ds: xr.Dataset, country: str) -> str:
-    name = str(ds["country_name"].sel(country=country).item()) if "country_name" in ds else ""
+    name = _country_name(ds, country)
     return f"{country} ({name})" if name and name != country else country
 
 
@@ -34,12 +41,7 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
         " draws/s)",
     ]
     if int(a.get("conditioned", 0)):
-        ess = float(ds["effective_sample_size"])
-        lines.append(
-            f"conditioned on {int(a['observations'])} observations by "
-            f"{a.get('conditioning', 'rejection')} · effective sample size "
-            f"{ess:,.0f} ({ess / int(a['draws']):.1%} of draws)"
-        )
+        lines += _conditioning_lines(ds, year)
     metrics = [str(m) for m in ds["metric"].values]
     cells = {
         m: [
@@ -69,7 +71,7 @@ def details(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
     country = country or ds.attrs["focus"]
     sel = _select(ds, year).sel(country=country)
     out = [headline(ds, country=country, year=year), ""]
-    nrank = ds.sizes["rank"]
+    nrank = ds.sizes["rank_position"]
     show = min(nrank, 8)
     for m in ds["metric"].values:
         units = str(ds["metric_units"].sel(metric=m).item())
@@ -84,12 +86,12 @@ def details(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
                 row += f"{percent(float(p[show:].sum())):>7}"
             out.append(f"  {int(y):<6}{row}")
         qs = sel["value_quantile"].sel(metric=m)
-        qhead = "".join(f"{'q' + format(q * 100, 'g'):>12}" for q in ds["quantile"].values)
-        out.append(f"  {m} score quantiles [{units}]")
+        qhead = "".join(f"{'q' + format(q * 100, 'g'):>12}" for q in ds["quantile_level"].values)
+        out.append(f"  {m} score quantiles" + ("" if units == "1" else f" [{units}]"))
         out.append(f"  {'year':<6}{qhead}")
         for y in sel["year"].values:
             vals = qs.sel(year=y).values
-            out.append(f"  {int(y):<6}" + "".join(f"{v:>12.4g}" for v in vals))
+            out.append(f"  {int(y):<6}" + "".join(f"{number(v):>12}" for v in vals))
         out.append("")
     a = ds.attrs
     if "trace_draws" in ds:
@@ -103,79 +105,196 @@ def details(ds: xr.Dataset, *, country: str | None = None, year: int | None = No
     return "\n".join(out)
 
 
-def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = None) -> str:
+def _metrics_doc(ds: xr.Dataset) -> dict[str, dict[str, str]]:
+    """metric → long name and units label (the file's ``metric_long_name``, ``metric_units``)."""
+
+    def text(coord: str, m) -> str:
+        return str(ds[coord].sel(metric=m).item()) if coord in ds.coords else ""
+
+    return {
+        str(m): {"long_name": text("metric_long_name", m), "units": text("metric_units", m)}
+        for m in ds["metric"].values
+    }
+
+
+def _quantities_doc(ds: xr.Dataset, names) -> dict[str, dict[str, str]]:
+    """Each reported quantity's long name and units (as in the results file)."""
+    out = {}
+    for name in names:
+        attrs = ds[name].attrs
+        out[name] = {"long_name": str(attrs.get("long_name", "")), "units": str(attrs["units"])}
+    return out
+
+
+def headline_data(ds: xr.Dataset, *, country: str | None = None, year: int | None = None) -> dict:
+    """The headline as data: the run's identity and P(rank ≤ k) with its interval per metric and
+    year (``run --format json``; the first keys of ``inspect --format json``)."""
     a = ds.attrs
     country = country or a["focus"]
     sel = _select(ds, year).sel(country=country)
     years = [int(y) for y in sel["year"].values]
-    metrics = [str(m) for m in ds["metric"].values]
     f = finite_or_none
-
-    def per_cell(cell) -> dict:  # metric → year → cell(metric, year)
-        return {m: {str(y): cell(m, y) for y in years} for m in metrics}
-
-    def labelled(labels, values) -> dict:
-        return {label: f(v) for label, v in zip(labels, values, strict=True)}
-
-    doc = {
+    draws = int(a["draws"])
+    return {
         "scenario": a["scenario_name"],
+        "scenario_description": str(a.get("scenario_description", "")),
         "model": a["model"],
-        "draws": int(a["draws"]),
+        "draws": draws,
         "seed": int(a["seed"]),
         "design": a["design"],
         "focus": a["focus"],
         "country": country,
+        "country_name": _country_name(ds, country),
         "top_k": int(a["top_k"]),
+        "conditioned": bool(int(a.get("conditioned", 0))),
+        "conditioning": str(a.get("conditioning", "rejection" if a.get("conditioned") else "")),
+        "observations": int(a.get("observations", 0)),
         "effective_sample_size": f(ds["effective_sample_size"]),
-        "p_top": per_cell(
-            lambda m, y: {
-                "p": f(sel["p_top"].sel(metric=m, year=y)),
-                "lower": f(sel["p_top_lower"].sel(metric=m, year=y)),
-                "upper": f(sel["p_top_upper"].sel(metric=m, year=y)),
-            }
-        ),
-        "rank_distribution": per_cell(
-            lambda m, y: labelled(
-                [str(int(r)) for r in ds["rank"].values],
-                sel["rank_probability"].sel(metric=m, year=y).values,
-            )
-        ),
-        "quantiles": per_cell(
-            lambda m, y: labelled(
-                [format(q, "g") for q in ds["quantile"].values],
-                sel["value_quantile"].sel(metric=m, year=y).values,
-            )
-        ),
-        "created_utc": a["created_utc"],
+        "stop_reason": str(a.get("stop_reason", "")),
+        "target_halfwidth": f(a.get("target_halfwidth", 0.0)) or None,
+        "confidence_level": f(a.get("confidence_level", CONFIDENCE)),
+        "interval_method": str(a.get("interval_method", "wilson")),
+        "metrics": _metrics_doc(ds),
+        "p_top": {
+            str(m): {str(y): _p_top_cell(sel.sel(metric=m, year=y)) for y in years}
+            for m in ds["metric"].values
+        },
         "elapsed_s": f(a["elapsed_s"]),
+        "created_utc": a["created_utc"],
         "simulator_version": a["simulator_version"],
         "scenario_sha256": a["scenario_sha256"],
     }
-    return json.dumps(doc, indent=2, allow_nan=False)
+
+
+def _p_top_cell(cell: xr.Dataset) -> dict:
+    """P(rank ≤ k), its interval and (format 2 files) its variance-equivalent sample size."""
+    out = {k: finite_or_none(cell[v]) for k, v in zip(("p", "lower", "upper"), _P_TOP, strict=True)}
+    if "p_top_effective_sample_size" in cell:
+        out["effective_sample_size"] = finite_or_none(cell["p_top_effective_sample_size"])
+    return out
+
+
+def headline_json(ds: xr.Dataset, *, output: str | None = None) -> str:
+    """``run --format json``: :func:`headline_data`, and the file it was saved to."""
+    doc = headline_data(ds)
+    if output is not None:
+        doc["output"] = output
+    return json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False)
+
+
+def to_json(ds: xr.Dataset, *, country: str | None = None, year: int | None = None) -> str:
+    """``inspect --format json``: the headline, the rank distribution and the score quantiles,
+    with each quantity's long name and units and each metric's description and units."""
+    doc = headline_data(ds, country=country, year=year)
+    sel = _select(ds, year).sel(country=doc["country"])
+    years = [int(y) for y in sel["year"].values]
+    f = finite_or_none
+
+    def per_cell(var: str, dim: str, label) -> dict:  # metric → year → label → value
+        return {
+            str(m): {
+                str(y): {
+                    label(v): f(x)
+                    for v, x in zip(
+                        ds[dim].values, sel[var].sel(metric=m, year=y).values, strict=True
+                    )
+                }
+                for y in years
+            }
+            for m in ds["metric"].values
+        }
+
+    doc["rank_distribution"] = per_cell("rank_probability", "rank_position", lambda r: str(int(r)))
+    doc["quantiles"] = per_cell("value_quantile", "quantile_level", lambda q: format(q, "g"))
+    doc["factors"] = _factors_doc(ds)
+    doc["quantities"] = {
+        **_quantities_doc(ds, [v for v in (*_P_TOP, "p_top_effective_sample_size") if v in ds]),
+        "rank_distribution": {
+            "long_name": "probability that the country has this rank, by rank r",
+            "units": "1",
+        },
+        "quantiles": {
+            "long_name": "quantile of the score by probability level (histogram, 1-bin accuracy)",
+            "units": "the metric's units (metrics.<metric>.units)",
+        },
+    }
+    return json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False)
+
+
+def _factors_doc(ds: xr.Dataset) -> dict[str, dict]:
+    """factor → its description, units label and the moments of its draws (prior, and
+    posterior when the run was conditioned)."""
+    if "factor" not in ds.dims:
+        return {}
+    moments = ("prior_mean", "prior_sd", "posterior_mean", "posterior_sd")
+    out = {}
+    for name in ds["factor"].values:
+        entry: dict = {
+            key: str(ds[f"factor_{key}"].sel(factor=name).item()) if f"factor_{key}" in ds else ""
+            for key in ("description", "units")
+        }
+        for m in moments:
+            if f"factor_{m}" in ds:
+                entry[m] = finite_or_none(ds[f"factor_{m}"].sel(factor=name))
+        out[str(name)] = entry
+    return out
+
+
+#: Columns of ``--format csv`` (one row per metric, year, country and quantity).
+CSV_COLUMNS = (
+    "metric",
+    "year",
+    "country",
+    "quantity",
+    "rank_position",
+    "quantile_level",
+    "value",
+    "units",
+)
+_CSV_CELL = (*_P_TOP, "p_top_effective_sample_size", "value_mean", "value_sd")
 
 
 def to_csv(ds: xr.Dataset, *, country: str | None = None, year: int | None = None) -> str:
-    """Long table: one row per (metric, year, country) with p_top, its interval and ranks."""
+    """Tidy (long) table: one row per metric, year, country and quantity.
+
+    ``quantity`` is the results variable (``p_top``, ``p_top_lower``, ``p_top_upper``,
+    ``value_mean``, ``value_sd``, ``value_quantile``, ``rank_probability``); ``rank_position``
+    and ``quantile_level`` say which rank or quantile a row is (empty otherwise); ``value`` is at
+    full precision (empty if not finite); ``units`` is the quantity's units ("1", or the metric's
+    own label such as "H100e").
+    """
     sel = _select(ds, year)
     countries = [country] if country else [str(c) for c in ds["country"].values]
-    ranks = [int(r) for r in ds["rank"].values]
+    metrics = _metrics_doc(ds)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        ["metric", "year", "country", "p_top", "p_top_lower", "p_top_upper", "median"]
-        + [f"p_rank_{r}" for r in ranks]
-    )
+    w.writerow(CSV_COLUMNS)
     for m in ds["metric"].values:
-        for y in sel["year"].values:
+        by = sel.sel(metric=m, country=countries)
+        for y in by["year"].values:
             for c in countries:
-                cell = sel.sel(metric=m, year=y, country=c)
-                w.writerow(
-                    [str(m), int(y), c]
-                    + [f"{float(cell[v]):.6g}" for v in ("p_top", "p_top_lower", "p_top_upper")]
-                    + [f"{float(cell['value_quantile'].sel(quantile=0.5)):.6g}"]
-                    + [f"{float(v):.6g}" for v in np.asarray(cell["rank_probability"].values)]
-                )
+                cell = by.sel(year=y, country=c)
+                key = (str(m), int(y), c)
+                w.writerows(_csv_rows(ds, cell, key, metrics[str(m)]["units"]))
     return buf.getvalue()
+
+
+def _csv_rows(ds: xr.Dataset, cell: xr.Dataset, key: tuple, metric_units: str) -> list[list]:
+    def units(var: str) -> str:
+        return metric_units if UNITS_COORDINATE in ds[var].attrs else str(ds[var].attrs["units"])
+
+    rows = [[*key, v, "", "", _csv_value(cell[v]), units(v)] for v in _CSV_CELL if v in cell]
+    for q, x in zip(ds["quantile_level"].values, cell["value_quantile"].values, strict=True):
+        rows.append([*key, "value_quantile", "", format(q, "g"), _csv_value(x), metric_units])
+    for r, x in zip(ds["rank_position"].values, cell["rank_probability"].values, strict=True):
+        rows.append([*key, "rank_probability", int(r), "", _csv_value(x), "1"])
+    return rows
+
+
+def _csv_value(x) -> str:
+    """A number at full precision (shortest round-trip form); empty if not finite."""
+    v = finite_or_none(x)
+    return "" if v is None else repr(v)
 
 
 def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
@@ -198,3 +317,35 @@ def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
         )
         out.append(f"  {int(ds['trace_draws'][i]):>12,}{cells}")
     return "\n".join(out)
+
+
+def _conditioning_lines(ds: xr.Dataset, year: int | None) -> list[str]:
+    """How the run was conditioned, with its effective sample sizes."""
+    a = ds.attrs
+    draws = int(a["draws"])
+    ess = float(ds["effective_sample_size"])
+    lines = [
+        f"conditioned on {int(a['observations'])} observations by "
+        f"{a.get('conditioning', 'rejection')} · effective sample size {ess:,.0f} "
+        f"({ess / draws:.1%} of draws)"
+    ]
+    if "p_top_effective_sample_size" in ds:
+        y = int(ds["year"].values[-1]) if year is None else year
+        sizes = ds["p_top_effective_sample_size"].sel(year=y, country=a["focus"])
+        lines.append(
+            f"  for the {y} headline (variance-equivalent): "
+            + ", ".join(
+                f"{m} {float(v):,.0f} ({float(v) / draws:.1%})"
+                for m, v in zip(sizes["metric"].values, sizes.values, strict=True)
+            )
+        )
+    return lines
+
+
+def headline_ess(ds: xr.Dataset) -> float:
+    """The smallest variance-equivalent sample size of the focus's last-year headlines (the
+    Eve-grouped Kish size for files without it)."""
+    if "p_top_effective_sample_size" not in ds:
+        return float(ds["effective_sample_size"])
+    y = int(ds["year"].values[-1])
+    return float(ds["p_top_effective_sample_size"].sel(year=y, country=ds.attrs["focus"]).min())

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from ..analysis.sensitivity import NOISE
-from .format import finite_or_none, fixed3, index_interval, percent
+from .format import finite_or_none, fixed3, index_interval, number, percent
 
 # These views print exact 0 and 1 as "0.0%" and "100.0%" (views/format.py).
 _pct = partial(percent, bare_ends=False)
@@ -100,11 +100,11 @@ def _method_lines(ds: xr.Dataset, sobol: bool) -> list[str]:
         )
     sd = ""
     if "outcome_variance" in ds:
-        sd = f", sd {math.sqrt(max(float(ds['outcome_variance'].values[1]), 0.0)):.4g}"
+        sd = f", sd {number(math.sqrt(max(float(ds['outcome_variance'].values[1]), 0.0)))}"
     return [
         how,
         f"outcomes: in_top_k = 1 if {focus} rank ≤ {k} (P = {_pct(float(mean[0]))}) · "
-        f"score = {focus}'s {a['metric']} (mean {float(mean[1]):.4g}{sd})",
+        f"score = {focus}'s {a['metric']} (mean {number(mean[1])}{sd})",
     ]
 
 

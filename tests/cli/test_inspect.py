@@ -23,7 +23,8 @@ def test_inspect_table_of_the_v1_fixture():
     assert "500 draws · seed 20240801 · design mc" in out
     assert "  2030            17.0% [14.0, 20.5%]" in out
     assert "  2030       0%     0%  17.0%  22.8%  60.2%" in out
-    assert "  2030         20.32       25.82       29.95       33.97       39.02" in out
+    # KOR_QUANTILES (20.324, 25.818, 29.9497, 33.9652, 39.017) to 3 significant digits
+    assert "  2030          20.3        25.8        29.9        34.0        39.0" in out
     assert f"(sha256 {SHA256[:12]})" in out
 
 
@@ -49,22 +50,47 @@ def test_inspect_json_of_the_v1_fixture():
     assert doc["scenario_sha256"] == SHA256
 
 
-def test_inspect_csv_of_the_v1_fixture():
+def csv_rows(text: str) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and list(rows[0]) == [
+        "metric",
+        "year",
+        "country",
+        "quantity",
+        "rank_position",
+        "quantile_level",
+        "value",
+        "units",
+    ]
+    return rows
+
+
+def test_inspect_csv_of_the_v1_fixture_is_tidy():
+    """One row per metric, year, country and quantity, values at full precision."""
     res = invoke("inspect", FIXTURE, "--format", "csv")
     assert res.exit_code == 0, res.stderr
-    rows = {r["country"]: r for r in csv.DictReader(io.StringIO(res.stdout))}
-    assert sorted(rows) == sorted(RANK_COUNTS)
+    rows = csv_rows(res.stdout)
+    # 5 countries × (p_top and its 2 bounds, mean, sd, 5 quantiles, 5 ranks)
+    assert len(rows) == 5 * (5 + 5 + 5)
+    cell = {}
+    for r in rows:
+        assert (r["metric"], r["year"]) == ("score", "2030")
+        key = (r["country"], r["quantity"], r["rank_position"], r["quantile_level"])
+        assert key not in cell
+        cell[key] = r
+    assert {c for c, *_ in cell} == set(RANK_COUNTS)
     for country, counts in RANK_COUNTS.items():
-        row = rows[country]
-        assert (row["metric"], row["year"]) == ("score", "2030")
-        assert float(row["p_top"]) == pytest.approx(sum(counts[:3]) / 500, abs=5e-7)
+        p_top = cell[(country, "p_top", "", "")]
+        assert float(p_top["value"]) == sum(counts[:3]) / 500 and p_top["units"] == "1"
         for r, n in enumerate(counts, start=1):
-            assert float(row[f"p_rank_{r}"]) == pytest.approx(n / 500, abs=5e-7)
-    kor = rows["KOR"]
-    assert (float(kor["p_top_lower"]), float(kor["p_top_upper"])) == pytest.approx(
-        KOR_BOUNDS, rel=1e-5
-    )
-    assert float(kor["median"]) == pytest.approx(KOR_QUANTILES[2], rel=1e-5)
+            row = cell[(country, "rank_probability", str(r), "")]
+            assert float(row["value"]) == n / 500 and row["units"] == "1"
+    bounds = (float(cell[("KOR", f"p_top_{b}", "", "")]["value"]) for b in ("lower", "upper"))
+    assert tuple(bounds) == KOR_BOUNDS  # full precision: exactly the stored numbers
+    for q, want in zip(("0.05", "0.25", "0.5", "0.75", "0.95"), KOR_QUANTILES, strict=True):
+        assert float(cell[("KOR", "value_quantile", "", q)]["value"]) == pytest.approx(
+            want, rel=1e-12
+        )
 
 
 def test_inspect_json_has_the_documented_keys(runner, gauss_file, in_tmp):
@@ -75,7 +101,8 @@ def test_inspect_json_has_the_documented_keys(runner, gauss_file, in_tmp):
     for key in ("scenario", "draws", "seed", "focus", "top_k", "p_top", "rank_distribution"):
         assert key in doc
     cell = doc["p_top"]["score"]["2030"]
-    assert set(cell) == {"p", "lower", "upper"} and cell["lower"] <= cell["p"] <= cell["upper"]
+    assert set(cell) == {"p", "lower", "upper", "effective_sample_size"}
+    assert cell["lower"] <= cell["p"] <= cell["upper"] and cell["effective_sample_size"] == 3000
     assert sum(doc["rank_distribution"]["score"]["2030"].values()) == pytest.approx(1.0)
 
 
@@ -83,7 +110,10 @@ def test_inspect_table_and_csv(runner, gauss_file, in_tmp):
     runner.invoke(main, ["run", str(gauss_file), "-n", "3000", "-q"])
     res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--country", "CHN"])
     assert res.exit_code == 0 and "rank distribution of CHN" in res.stdout
-    res = runner.invoke(main, ["inspect", "results/gaussian-race.nc", "--format", "csv"])
-    lines = res.stdout.strip().splitlines()
-    assert lines[0].startswith("metric,year,country,p_top,p_top_lower,p_top_upper,median")
-    assert len(lines) == 1 + 5  # one row per country
+    res = runner.invoke(
+        main, ["inspect", "results/gaussian-race.nc", "--format", "csv", "--country", "CHN"]
+    )
+    rows = csv_rows(res.stdout)
+    assert {r["country"] for r in rows} == {"CHN"}
+    # one country, one year: p_top, its bounds and sample size, mean, sd, 5 quantiles, 5 ranks
+    assert len(rows) == 6 + 5 + 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import xarray as xr
 from click.testing import CliRunner
 
@@ -43,7 +44,7 @@ def test_same_seed_same_file_contents_across_cli_runs(runner, gauss_file, in_tmp
         assert res.exit_code == 0
     a, b = open_results(in_tmp / "a.nc"), open_results(in_tmp / "b.nc")
     for ds in (a, b):
-        for k in ("created_utc", "elapsed_s", "command"):
+        for k in ("created_utc", "elapsed_s", "command", "history"):
             ds.attrs.pop(k)
     xr.testing.assert_identical(a, b)
 
@@ -111,3 +112,48 @@ def test_cli_compare_scenarios_and_results(in_tmp):
     assert res.exit_code == 0 and "paired: common random numbers" in res.stdout
     res = runner.invoke(main, ["compare", "a.toml", "results/b.nc"])
     assert res.exit_code == 2 and "not one of each" in res.stderr
+
+
+def test_run_format_json_is_the_headline_as_one_json_document(runner, gauss_file, in_tmp):
+    """stdout is exactly one JSON document (parsed by the stdlib); the seed note and the
+    "saved" line go to stderr; the numbers are those of the saved file."""
+    res = runner.invoke(main, ["run", str(gauss_file), "-n", "3000", "-q", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert "saved results/gaussian-race.nc" in res.stderr
+    ds = open_results(in_tmp / "results" / "gaussian-race.nc")
+    assert doc["output"] == "results/gaussian-race.nc"
+    assert (doc["scenario"], doc["draws"], doc["seed"], doc["top_k"]) == (
+        "gaussian-race",
+        3000,
+        int(ds.attrs["seed"]),
+        3,
+    )
+    assert (doc["focus"], doc["country"], doc["conditioned"]) == ("KOR", "KOR", False)
+    assert doc["metrics"] == {"score": {"long_name": "score of the Gaussian race", "units": "1"}}
+    cell = doc["p_top"]["score"]["2030"]
+    kor = ds.sel(metric="score", year=2030, country="KOR")
+    assert cell == {
+        "p": float(kor["p_top"]),
+        "lower": float(kor["p_top_lower"]),
+        "upper": float(kor["p_top_upper"]),
+        "effective_sample_size": float(kor["p_top_effective_sample_size"]),
+    }
+    assert doc["effective_sample_size"] == 3000.0 and doc["target_halfwidth"] is None
+
+
+@pytest.mark.slow  # a new interpreter loads numpy, xarray and the compiled kernels: ~10 s
+def test_run_format_json_from_a_real_shell(gauss_file, in_tmp):
+    """The installed command, as a user pipes it: stdout parses as JSON, nothing else on it."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "simulator", "run", str(gauss_file), "-n", "2000"]
+    proc = subprocess.run(
+        [*cmd, "--seed", "3", "--format", "json"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["seed"] == 3 and doc["draws"] == 2000
+    assert 0 <= doc["p_top"]["score"]["2030"]["p"] <= 1
+    assert proc.stderr.strip().splitlines()[-1] == "saved results/gaussian-race.nc"

@@ -1,6 +1,7 @@
-"""Regenerate tests/data/results_v1.nc, a results file of format version 1 (run by hand).
+"""Write tests/data/results_v<FORMAT_VERSION>.nc, a results file of today's format (run by hand).
 
-The file is committed and never regenerated when the format changes: it is how
+results_v1.nc (format 1, with the `rank` and `quantile` dimension names) was written by this
+script before format 2; it is committed and never regenerated when the format changes: it is how
 tests/results/test_open.py and tests/cli/test_inspect.py check that a newer g3sim still
 reads files written by this one.
 Regenerate it only to replace it deliberately (then update the numbers in that test, which
@@ -68,7 +69,7 @@ def main() -> None:
             for y in back["year"].values
         },
         "median_KOR": {
-            str(int(y)): float(kor["value_quantile"].sel(year=y, quantile=0.5))
+            str(int(y)): float(kor["value_quantile"].sel(year=y, quantile_level=0.5))
             for y in back["year"].values
         },
         "focus_rank_first_5": back["focus_rank"].sel(metric="score", year=2030).values[:5].tolist(),

@@ -541,7 +541,7 @@ def check_results(path: Path) -> str:
     p = ds["p_top"].values
     if (p < 0).any() or (p > 1).any():
         return "p_top outside [0, 1]"
-    total = ds["rank_probability"].sum("rank").values
+    total = ds["rank_probability"].sum("rank_position").values
     if not np.allclose(total, 1.0, atol=1e-9):
         return "rank probabilities do not sum to 1"
     return ""

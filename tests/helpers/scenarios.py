@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 
 # Attributes that legitimately differ between two otherwise identical runs.
-TIMING_ATTRS = ("created_utc", "elapsed_s", "command")
+TIMING_ATTRS = ("created_utc", "elapsed_s", "command", "history")
 
 
 def gaussian_dict(countries, *, focus="KOR", top_k=3, years=(2030,), draws=20_000, seed=1, **sc):

@@ -114,8 +114,8 @@ def test_the_baseline_headline_is_plausible(runs):
     p = ds["p_top"].sel(country="KOR")
     assert 0.02 < float(p.sel(metric="ai_index", year=2030)) < 0.4
     assert float(p.sel(metric="gpu_stock", year=2030)) < 0.3
-    top2 = ds["rank_probability"].sel(metric="gpu_stock", year=2030, rank=[1, 2])
-    assert float(top2.sel(country="USA", rank=1)) > 0.97
+    top2 = ds["rank_probability"].sel(metric="gpu_stock", year=2030, rank_position=[1, 2])
+    assert float(top2.sel(country="USA", rank_position=1)) > 0.97
     assert float(top2.sel(country=["USA", "CHN"]).sum()) > 0.97 * 2
 
 

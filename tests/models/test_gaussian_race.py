@@ -77,7 +77,7 @@ def test_every_country_rank_distribution_sums_to_one_and_ranks_are_a_permutation
     ds = run(sc)
     prob = ds["rank_probability"].sel(metric="score", year=2030)
     # Each country has exactly one rank per draw, and each rank is held by one country.
-    np.testing.assert_allclose(prob.sum("rank"), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(prob.sum("rank_position"), 1.0, rtol=0, atol=1e-12)
     np.testing.assert_allclose(prob.sum("country"), 1.0, rtol=0, atol=1e-12)
 
 
@@ -91,9 +91,9 @@ def test_ties_share_the_best_rank():
     )
     ds = run(sc)
     prob = ds["rank_probability"].sel(metric="score", year=2030)
-    assert float(prob.sel(country="KOR", rank=2)) == 1.0
-    assert float(prob.sel(country="JPN", rank=2)) == 1.0
-    assert float(prob.sel(country="DEU", rank=4)) == 1.0
+    assert float(prob.sel(country="KOR", rank_position=2)) == 1.0
+    assert float(prob.sel(country="JPN", rank_position=2)) == 1.0
+    assert float(prob.sel(country="DEU", rank_position=4)) == 1.0
 
 
 def test_poisson_binomial_against_brute_force():

@@ -24,11 +24,13 @@ REQUIRED_ATTRS = [
     "created_utc",
     "elapsed_s",
     "command",
+    "history",
+    "Conventions",
 ]
 
 
 def test_dataset_has_the_contract_variables(ds):
-    assert ds["rank_probability"].dims == ("metric", "year", "country", "rank")
+    assert ds["rank_probability"].dims == ("metric", "year", "country", "rank_position")
     assert ds["p_top"].dims == ("metric", "year", "country")
     for v in ("p_top_lower", "p_top_upper", "value_quantile", "focus_rank", "factor_value"):
         assert v in ds
@@ -42,7 +44,9 @@ def test_dataset_has_the_contract_variables(ds):
 def test_p_top_is_the_sum_of_the_first_k_rank_probabilities(ds):
     k = int(ds.attrs["top_k"])
     np.testing.assert_allclose(
-        ds["p_top"], ds["rank_probability"].sel(rank=slice(1, k)).sum("rank"), atol=1e-15
+        ds["p_top"],
+        ds["rank_probability"].sel(rank_position=slice(1, k)).sum("rank_position"),
+        atol=1e-15,
     )
     assert (ds["p_top_lower"] <= ds["p_top"]).all() and (ds["p_top"] <= ds["p_top_upper"]).all()
 
@@ -58,7 +62,7 @@ def test_per_draw_focus_rank_agrees_with_the_counts(ds):
 def test_quantiles_match_per_draw_quantiles_within_a_bin(ds):
     x = ds["focus_value"].sel(metric="score", year=2030).values
     q = ds["value_quantile"].sel(metric="score", year=2030, country="KOR").values
-    expected = np.quantile(x, ds["quantile"].values)
+    expected = np.quantile(x, ds["quantile_level"].values)
     lo = min(m - 8 * s for m, s in FIVE.values())
     hi = max(m + 8 * s for m, s in FIVE.values())
     bin_width = (hi - lo) / 2000

@@ -20,7 +20,7 @@ import xarray as xr
 from simulator.errors import ResultsError
 from simulator.results import FORMAT_VERSION, open_results, save
 from tests.helpers.cli import invoke
-from tests.helpers.results_v1 import FIXTURE, RANK_COUNTS, SHA256
+from tests.helpers.results_v1 import FIXTURE, KOR_QUANTILES, RANK_COUNTS, SHA256
 
 
 def one_error_line(res) -> str:
@@ -58,6 +58,22 @@ def test_open_results_reads_every_variable_of_the_v1_fixture():
         == (RANK_COUNTS["KOR"])
     )
     assert np.isfinite(ds["focus_value"].values).all()
+
+
+def test_a_v1_file_opens_with_today_s_dimension_names():
+    """Format 1 named the rank and quantile dimensions `rank` and `quantile` (they shadow
+    Dataset methods); open_results renames them, and `ds.quantile_level.attrs` works."""
+    with netCDF4.Dataset(FIXTURE) as nc:
+        assert {"rank", "quantile"} <= set(nc.dimensions)
+    ds = open_results(FIXTURE)
+    assert {"rank_position", "quantile_level"} <= set(ds.dims)
+    assert not {"rank", "quantile"} & set(ds.dims)
+    assert ds["rank_probability"].dims[-1] == "rank_position"
+    assert ds.rank_position.values.tolist() == [1, 2, 3, 4, 5]
+    kor = ds["value_quantile"].sel(metric="score", year=2030, country="KOR")
+    np.testing.assert_array_equal(kor.sel(quantile_level=0.5), KOR_QUANTILES[2])
+    assert ds.quantile_level.attrs == {}  # format 1 had none; nothing is made up
+    assert int(ds.attrs["g3sim_format_version"]) == 1
 
 
 def test_a_file_of_a_newer_format_is_refused(tmp_path):
