@@ -54,6 +54,18 @@ def render_options(text: str, flags: Mapping[str, str] | None = None) -> str:
     return _OPTION.sub(lambda m: flags.get(m.group(1), m.group(2)), text)
 
 
+class G3simWarning(UserWarning):
+    """Something a user should know about a run that goes on regardless (the command line
+    prints it as one line on stderr; from Python it is an ordinary warning)."""
+
+    def __str__(self) -> str:
+        return self.message()
+
+    def message(self, flags: Mapping[str, str] | None = None) -> str:
+        """The warning on one line, each :func:`option` spelled as :meth:`G3simError.message`."""
+        return one_line(render_options(str(self.args[0]) if self.args else "", flags))
+
+
 class ConfigError(G3simError, ValueError):
     """A scenario file, an override or a command-line value is wrong (exit code 2)."""
 

@@ -33,6 +33,23 @@ def wilson_interval(p_hat, n, *, z: float = Z_TWO_SIDED_95) -> tuple[np.ndarray,
     return lower, upper
 
 
+def draws_for_halfwidth(draws: int, halfwidth: float, target: float) -> int:
+    """The draws that bring a 95% half-width of ``halfwidth``, reached after ``draws``, down to
+    ``target``: a half-width falls as 1/√draws (with conditioning, as 1/√ESS, and the effective
+    sample size grows in proportion to the draws), so ``draws × (halfwidth / target)²``.
+
+    An estimate: the probability itself, and so the half-width's constant, moves as draws grow.
+    """
+    if not (halfwidth > 0 and target > 0) or not np.isfinite(halfwidth):
+        return int(draws)
+    return int(np.ceil(draws * (halfwidth / target) ** 2 - 1e-9))
+
+
+def round_draws(n: int) -> int:
+    """A number of draws to two significant figures, for an estimate (2,854,764 → 2,900,000)."""
+    return int(float(f"{n:.2g}")) if n > 0 else 0
+
+
 def clopper_pearson_interval(k, n, *, confidence: float = 0.95):
     """Exact (conservative) binomial interval for ``k`` successes in ``n`` trials."""
     k = np.asarray(k, dtype=float)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.stats import clopper_pearson_interval, histogram_quantiles, wilson_interval
+from simulator.stats import (
+    clopper_pearson_interval,
+    draws_for_halfwidth,
+    histogram_quantiles,
+    round_draws,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_known_values():
@@ -28,3 +34,13 @@ def test_histogram_quantiles_of_a_uniform_histogram():
     counts = np.ones(10)
     q = histogram_quantiles(counts, edges, [0.05, 0.5, 0.95])
     np.testing.assert_allclose(q, [0.5, 5.0, 9.5])
+
+
+def test_draws_for_halfwidth_scales_as_one_over_root_draws():
+    # Halving the half-width takes four times the draws; an exact Wilson half-width at
+    # p = 0.5 shrinks by the same law, to within 1% at these sizes.
+    assert draws_for_halfwidth(10_000, 0.01, 0.005) == 40_000
+    assert draws_for_halfwidth(10_000, 0.004, 0.005) == 6_400  # already there: fewer
+    lo, hi = wilson_interval(0.5, 40_000)
+    assert (hi - lo) / 2 == pytest.approx(0.0098 / 2, rel=0.01)
+    assert round_draws(2_854_764) == 2_900_000 and round_draws(0) == 0

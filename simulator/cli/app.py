@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
 from .._version import __version__
-from ..errors import G3simError
+from ..errors import G3simError, G3simWarning
 from . import analysis, inspect, plots, run
 from .options import FLAGS
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A :class:`G3simWarning` as one line on stderr; any other warning as Python shows it."""
+    if isinstance(message, G3simWarning):
+        click.echo(f"g3sim: warning: {message.message(FLAGS)}", err=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
 
 
 class G3Group(click.Group):
@@ -18,13 +29,16 @@ class G3Group(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            rv = super().main(
-                args=args,
-                prog_name=prog_name or "g3sim",
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", G3simWarning)
+                warnings.showwarning = _show_warning
+                rv = super().main(
+                    args=args,
+                    prog_name=prog_name or "g3sim",
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.ctx.get_help() if exc.ctx else "g3sim --help")
             sys.exit(0)
@@ -62,9 +76,9 @@ def main() -> None:
 
     \b
     Examples:
-      g3sim run configs/baseline.toml      # run the baseline, print the headline
+      g3sim run baseline                   # run the shipped baseline, print the headline
       g3sim inspect results/baseline.nc    # show a saved result in detail
-      g3sim list                           # the scenarios in configs/
+      g3sim list                           # the scenarios: shipped, and local in configs/
     """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -14,10 +15,10 @@ from ..analysis.comparison_study import compare_scenarios
 from ..engine import BlockRunner
 from ..engine.executors import parse_workers, scheduler_address
 from ..engine.history import ess_warning
-from ..errors import ConfigError, G3simError
+from ..errors import ConfigError
 from ..results import check_writable, default_path, open_results, save
 from ..runs import run_to_file
-from ..scenario import load_scenario
+from ..scenario import list_scenarios
 from ..views.calibration import calibration_text
 from ..views.comparison import comparison_csv, comparison_json, comparison_text
 from ..views.run import headline, headline_ess, headline_json
@@ -83,7 +84,7 @@ Examples:
     "--target-halfwidth",
     type=float,
     metavar="H",
-    help="Add blocks until the 95%% half-width of P(rank ≤ k) is ≤ H (e.g. 0.005) for every "
+    help="Add blocks until the 95% half-width of P(rank ≤ k) is ≤ H (e.g. 0.005) for every "
     "metric; ignores -n.",
 )
 @click.option(
@@ -120,6 +121,9 @@ def run(
     # max_draws, target_year, passed on as they are
     seeded = run_options["seed"] is not None or sc.seed is not None or run_options["resume"]
     out = output or default_path(sc.name)
+    if output is None:
+        with contextlib.suppress(OSError):  # an unwritable folder is reported by the run
+            out.parent.mkdir(exist_ok=True)
     command = command_line()
     with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
         ds = run_to_file(
@@ -175,27 +179,40 @@ def validate(scenario, overrides):
 
 
 @click.command("list")
-@click.argument("directory", default="configs", type=click.Path(path_type=Path))
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
 def list_(directory):
-    """List the scenarios in DIRECTORY (default: configs/) with their descriptions.
+    """List the scenarios, where each comes from, and their descriptions.
+
+    Without DIRECTORY: the scenarios shipped with g3sim and those in configs/ of the working
+    folder ("local"), which take precedence over a shipped one of the same name. Run one by its
+    name (g3sim run baseline) or its file.
 
     \b
-    Example:
-      g3sim list configs
+    Examples:
+      g3sim list
+      g3sim list my-scenarios/
     """
-    if not directory.is_dir():
-        raise ConfigError(f"{directory}: no such directory; name a folder of scenario files")
-    files = sorted(directory.glob("*.toml"))
-    if not files:
+    listed = list_scenarios(directory)
+    if not listed:
         click.echo(f"no scenario files (*.toml) in {directory}")
         return
-    width = max(len(f.name) for f in files)
-    for f in files:
-        try:
-            sc = load_scenario(f)
-            click.echo(f"{f.name:<{width}}  {sc.description or '(no description)'}")
-        except G3simError as exc:
-            click.echo(f"{f.name:<{width}}  INVALID: {exc.message(FLAGS)}")
+    rows = [(e.name, _origin(e), _description(e)) for e in listed]
+    widths = [max(len(r[i]) for r in [("scenario", "from", ""), *rows]) for i in (0, 1)]
+    click.echo(f"{'scenario':<{widths[0]}}  {'from':<{widths[1]}}  description")
+    for name, origin, text in rows:
+        click.echo(f"{name:<{widths[0]}}  {origin:<{widths[1]}}  {text}")
+
+
+def _origin(entry) -> str:
+    if entry.origin == "shipped":
+        return "shipped"
+    return f"local {entry.path}" + (" (before the shipped one)" if entry.shadows else "")
+
+
+def _description(entry) -> str:
+    if entry.error is not None:
+        return f"INVALID: {entry.error.message(FLAGS)}"
+    return entry.scenario.description or "(no description)"
 
 
 @click.command()

@@ -19,7 +19,7 @@ import numpy as np
 from ..models import Model
 from ..models.base import Bins
 from ..scenario import Scenario
-from ..stats import ratio_effective_size, wilson_interval
+from ..stats import draws_for_halfwidth, ratio_effective_size, round_draws, wilson_interval
 from .block import BlockRunner, n_blocks
 from .executors import run_blocks
 from .history import Observation
@@ -225,9 +225,17 @@ class Accumulator:
     def stop_reason(self) -> str:
         if self.stop is None:
             return "fixed number of draws"
+        target, done = self.stop.halfwidth, self.draws_done
         if self.stopped:
-            return f"target half-width {self.stop.halfwidth:g} reached"
-        return f"maximum draws reached before the target half-width {self.stop.halfwidth:g}"
+            return f"target half-width {target:g} reached after {done:,} draws"
+        half = float(np.max(self._trace[-1][2])) if self._trace else float("nan")
+        need = draws_for_halfwidth(done, half, target)
+        return (
+            f"maximum draws reached: {done:,} draws gave a half-width of {half:.2g}, above the "
+            f"target {target:g}; about {round_draws(need):,} draws in all "
+            f"({round_draws(max(need - done, 0)):,} more) "
+            "would reach it (half-width ∝ 1/√draws)"
+        )
 
     def result(self) -> FoldedRun:
         """The fold so far as a :class:`FoldedRun` (at least one block must be folded)."""

@@ -69,6 +69,13 @@ class _Recording:
     def random(self, size):
         return self.latents.record(self.name, "uniform", self.gen.random(size))
 
+    def __getattr__(self, method: str):
+        raise ModelError(
+            f"the model drew stream {self.name!r} with Generator.{method}; a model whose "
+            "particles take SMC moves draws only with standard_normal and random (set "
+            "[scenario] smc_moves = 0 to run it without moves)"
+        )
+
 
 class Latents:
     """The model's ``rngs`` with a memory: every array drawn while recording, by stream name

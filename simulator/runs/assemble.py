@@ -56,6 +56,7 @@ from ..results import (
 from ..results.locking import output_lock
 from ..scenario import Scenario
 from .checkpoint import SpoolSink, checkpoint_dir, load_checkpoint, save_checkpoint
+from .forecast import ShortfallWatch
 from .options import FileOptions, RunOptions, resolve_scenario, run_options, split_file_fields
 
 
@@ -90,13 +91,24 @@ def execute(
     progress: ProgressFn | None = None,
     after_block: Callable[[], None] | None = None,
 ) -> FoldedRun:
-    """Fold the blocks ``acc`` still lacks (where ``options`` say), and return the run."""
+    """Fold the blocks ``acc`` still lacks (where ``options`` say), and return the run.
+
+    A run with a stop rule that plainly cannot reach its target within its draws warns
+    (:class:`~simulator.errors.G3simWarning`) after its first blocks.
+    """
+    watch = ShortfallWatch(acc)
+
+    def after() -> None:
+        watch.check()
+        if after_block is not None:
+            after_block()
+
     fold_blocks(
         acc,
         workers=options.workers,
         scheduler=options.scheduler,
         progress=progress,
-        after_block=after_block,
+        after_block=after,
     )
     return acc.result()
 

@@ -6,17 +6,36 @@ none is given, ``keep_draws`` decided), used by every way of running a scenario.
 
 from __future__ import annotations
 
+import os
 import secrets
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..engine import StopRule
-from ..errors import ConfigError, option
+from ..errors import ConfigError, G3simWarning, option
 from ..scenario import Scenario, scenario_from_dict
 
 DEFAULT_MAX_DRAWS = 10_000_000  # the cap of a run with a target half-width
 KEEP_DRAWS_LIMIT = 1_000_000  # keep per-draw data by default up to this many draws
+#: An environment variable that caps every run's draws (for quick looks and tests: the README
+#: tour's test sets it); the cap is said as a warning and recorded in the stored scenario.
+MAX_DRAWS_ENV = "G3SIM_MAX_DRAWS"
+
+
+def draws_cap() -> int | None:
+    """The cap on every run's draws from ``G3SIM_MAX_DRAWS``, or None if it is unset or empty."""
+    text = os.environ.get(MAX_DRAWS_ENV, "").strip()
+    if not text:
+        return None
+    cap = int(text.replace("_", "")) if text.replace("_", "").isdigit() else 0
+    if cap < 1:
+        raise ConfigError(
+            f"{MAX_DRAWS_ENV}={text!r}: must be a positive whole number of draws, e.g. 20000; "
+            "or unset it"
+        )
+    return cap
 
 
 def fresh_seed() -> int:
@@ -32,9 +51,20 @@ def resolve_scenario(
     design: str | None = None,
     keep_draws: bool | None = None,
 ) -> Scenario:
-    """The scenario exactly as it will run: overrides applied, a seed and ``keep_draws`` set."""
+    """The scenario exactly as it will run: overrides applied, a seed and ``keep_draws`` set,
+    and the draws capped by ``G3SIM_MAX_DRAWS`` when that is set (:func:`draws_cap`)."""
     scenario = scenario.with_updates(draws=draws, seed=seed, design=design, keep_draws=keep_draws)
-    updates = {}
+    updates: dict[str, Any] = {}
+    cap = draws_cap()
+    if cap is not None and scenario.draws > cap:
+        warnings.warn(
+            G3simWarning(
+                f"{MAX_DRAWS_ENV}={cap} caps {scenario.name} at {cap:,} draws "
+                f"(of {scenario.draws:,})"
+            ),
+            stacklevel=2,
+        )
+        scenario = scenario.with_updates(draws=cap)
     if scenario.seed is None:
         updates["seed"] = fresh_seed()
     if scenario.keep_draws is None:

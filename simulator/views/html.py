@@ -62,7 +62,12 @@ summary { cursor: pointer; font-weight: 600; }
 code { font-size: 13px; background: #f4f4f4; padding: 0 3px; }
 dl.prov { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; font-size: 14px; }
 dl.prov dt { font-weight: 600; color: #444; }
-dl.prov dd { margin: 0; word-break: break-all; }
+dl.prov dd { margin: 0; overflow-wrap: anywhere; }
+@media (max-width: 600px) {
+  main, header, footer { padding: 0 14px; }
+  dl.prov { grid-template-columns: 1fr; }
+  dl.prov dd { margin-bottom: 6px; }
+}
 footer { border-top: 1px solid #ddd; margin-top: 40px; padding-top: 8px; padding-bottom: 24px; }
 """
 
@@ -214,8 +219,9 @@ def _headline(ds: xr.Dataset) -> str:
     )
     return (
         f'<p class="lede">{escape_html(lede)}</p>\n'
-        f'<table class="headline">\n<thead><tr><th class="text">Year</th>{head}</tr></thead>\n'
-        f"<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"
+        '<div class="scroll"><table class="headline">\n'
+        f'<thead><tr><th class="text">Year</th>{head}</tr></thead>\n'
+        f"<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table></div>\n"
         f'<p class="note">{escape_html(note)}</p>\n'
         + (f'<p class="note">{escape_html(names)}</p>' if names else "")
     )
@@ -347,22 +353,37 @@ def _assumptions(ds: xr.Dataset) -> str:
 
 
 def _correlation(corr: Any) -> str:
+    """The correlation matrix with numbered columns (names in the rows only), so that it fits a
+    page: six long factor names as column heads were wider than 1,180 px."""
     if not isinstance(corr, dict) or not corr.get("factors"):
         return ""
     names = [str(f) for f in corr["factors"]]
     matrix = corr.get("matrix", [])
-    head = "".join(f'<th class="text"><code>{escape_html(n)}</code></th>' for n in names)
+    head = "".join(f'<th title="{escape_html(n)}">{i}</th>' for i, n in enumerate(names, 1))
     rows = "\n".join(
-        f'<tr><th class="text"><code>{escape_html(n)}</code></th>'
+        f'<tr><th class="text">{i}&nbsp;&nbsp;<code>{escape_html(n)}</code></th>'
         + "".join(f'<td class="num">{escape_html(number_text(v))}</td>' for v in row)
         + "</tr>"
-        for n, row in zip(names, matrix, strict=False)
+        for i, (n, row) in enumerate(zip(names, matrix, strict=False), 1)
     )
     return (
         "<h3>Rank correlations (Spearman, Gaussian copula)</h3>\n"
-        f'<div class="scroll"><table>\n<thead><tr><th></th>{head}</tr></thead>\n'
-        f"<tbody>\n{rows}\n</tbody>\n</table></div>"
+        f'<div class="scroll"><table class="corr">\n<thead><tr><th class="text">factor</th>'
+        f"{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table></div>\n"
+        '<p class="note">Column n is the factor in row n.</p>'
     )
+
+
+# What an observation means when it leaves a key out (engine/history.py's defaults).
+OBSERVATION_DEFAULTS = {"rank_tolerance": 0}
+
+
+def _observation_cell(o: dict[str, Any], key: str) -> str:
+    if key in o:
+        return number_text(o[key])
+    if key in OBSERVATION_DEFAULTS and "rank" in o:
+        return f"{OBSERVATION_DEFAULTS[key]} (exact)"
+    return "–"
 
 
 def _observations(obs: Any) -> str:
@@ -372,9 +393,7 @@ def _observations(obs: Any) -> str:
     head = "".join(f'<th class="text">{escape_html(key)}</th>' for key in keys)
     rows = "\n".join(
         "<tr>"
-        + "".join(
-            f'<td class="text">{escape_html(number_text(o.get(key, "")))}</td>' for key in keys
-        )
+        + "".join(f'<td class="text">{escape_html(_observation_cell(o, key))}</td>' for key in keys)
         + "</tr>"
         for o in obs
         if isinstance(o, dict)
@@ -413,15 +432,27 @@ PROVENANCE = (
 )
 
 
+# Attributes that are flags (stored as 0/1 integers, as NetCDF has no booleans).
+FLAG_ATTRS = ("keep_draws", "conditioned")
+
+
+def provenance_text(key: str, value: Any) -> str:
+    """An attribute as the report shows it: flags as yes/no, counts with thousands separators."""
+    if key in FLAG_ATTRS:
+        return "yes" if int(value) else "no"
+    if key in ("draws", "block_size"):
+        return f"{int(value):,}"
+    if key == "confidence_level":
+        return percent(float(value))
+    if key == "elapsed_s":
+        return f"{float(value):.1f}"
+    return str(value) or "–"  # e.g. no command: a run from Python
+
+
 def _provenance(ds: xr.Dataset, source: str) -> str:
     a = ds.attrs
     items = [("results file", source)] if source else []
-    for key, label in PROVENANCE:
-        if key in a:
-            value = a[key]
-            if key == "draws":
-                value = f"{int(value):,}"
-            items.append((label, value))
+    items.extend((label, provenance_text(key, a[key])) for key, label in PROVENANCE if key in a)
     if "effective_sample_size" in ds:
         items.append(("effective sample size", f"{float(ds['effective_sample_size']):,.0f}"))
     items.extend((key, a[key]) for key in a if key.startswith("model_"))

@@ -62,7 +62,9 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
         lines.append(f"  {int(y):<16}" + "   ".join(f"{cells[m][i]:<{width[m]}}" for m in metrics))
     lines.append("  (95% Wilson intervals, Monte Carlo error only)")
     if float(a.get("target_halfwidth", 0) or 0) > 0:
-        lines.append(f"  stopped: {a['stop_reason']} after {int(a['draws']):,} draws")
+        reason = str(a["stop_reason"])  # files before issue 18 did not say the draws
+        after = "" if " draws" in reason else f" after {int(a['draws']):,} draws"
+        lines.append(f"  stopped: {reason}{after}")
     return "\n".join(lines)
 
 

@@ -175,6 +175,13 @@ def _rank_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
     ]
 
 
+def _labels(ds: xr.Dataset, dim: str, coord: str) -> dict[str, str]:
+    """A text coordinate by its dimension's labels ({} if the file has none)."""
+    if coord not in ds.coords:
+        return {}
+    return {str(k): str(v) for k, v in zip(ds[dim].values, ds[coord].values, strict=True)}
+
+
 def sensitivity_json(ds: xr.Dataset) -> str:
     a = ds.attrs
     sobol = a["method"] == "sobol"
@@ -207,6 +214,8 @@ def sensitivity_json(ds: xr.Dataset) -> str:
         "outcome_mean": {
             o: finite_or_none(ds["outcome_mean"].sel(outcome=o)) for o in ("in_top_k", "score")
         },
+        "outcome_units": _labels(ds, "outcome", "outcome_units"),
+        "factor_units": _labels(ds, "factor", "factor_units"),
         "factors": factors,
         "warnings": sensitivity_warnings(ds),
     }

@@ -157,3 +157,33 @@ def test_run_format_json_from_a_real_shell(gauss_file, in_tmp):
     assert doc["seed"] == 3 and doc["draws"] == 2000
     assert 0 <= doc["p_top"]["score"]["2030"]["p"] <= 1
     assert proc.stderr.strip().splitlines()[-1] == "saved results/gaussian-race.nc"
+
+
+def test_a_run_stopped_by_max_draws_says_how_far_it_got_and_warned_early(
+    runner, gauss_file, in_tmp
+):
+    args = ["run", str(gauss_file), "--set", "scenario.block_size=1000", "-q"]
+    res = runner.invoke(main, [*args, "--target-halfwidth", "0.002", "--max-draws", "8000"])
+    assert res.exit_code == 0, res.output
+    warning = "g3sim: warning: after 4,000 draws the 95% half-width is "
+    assert res.stderr.startswith(warning) and res.stderr.count("\n") == 1
+    assert "raise --max-draws or loosen --target-halfwidth" in res.stderr
+    assert "stopped: maximum draws reached: 8,000 draws gave a half-width of " in res.stdout
+    assert "draws in all (" in res.stdout
+
+
+def test_run_help_prints_plain_percent_signs(runner):
+    res = runner.invoke(main, ["run", "--help"])
+    assert "95% half-width" in res.stdout and "%%" not in res.stdout
+
+
+def test_list_shows_shipped_and_local_scenarios(runner, in_tmp):
+    (in_tmp / "configs").mkdir()
+    shutil.copy(CONFIGS / "examples" / "gaussian-race.toml", in_tmp / "configs" / "baseline.toml")
+    res = runner.invoke(main, ["list"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["scenario", "from", "description"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert "local configs/baseline.toml (before the shipped one)  Closed-form" in rows["baseline"]
+    assert rows["full-delivery"].split()[1] == "shipped"

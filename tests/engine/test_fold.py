@@ -9,9 +9,11 @@ import xarray as xr
 
 from simulator import run
 from simulator.engine import Accumulator, BlockRunner, n_blocks
+from simulator.errors import G3simWarning
 from simulator.models.gaussian_race import exact_rank_distribution
 from simulator.results import build_dataset
 from simulator.runs import resolve_scenario
+from simulator.stats import draws_for_halfwidth, round_draws
 from tests.helpers.scenarios import (
     FIVE,
     five_with_factors,
@@ -37,11 +39,18 @@ def test_stops_at_the_first_block_meeting_the_target():
 
 
 def test_max_draws_caps_the_run_and_says_so():
-    ds = run(
-        gaussian_scenario(FIVE, seed=4, block_size=1024), target_halfwidth=1e-4, max_draws=5000
-    )
+    # After 4 of its 5 blocks the run warns that it will stop short (simulator/runs/forecast.py).
+    with pytest.warns(G3simWarning, match=r"after 4,096 draws .* needs about [\d,]+ draws"):
+        ds = run(
+            gaussian_scenario(FIVE, seed=4, block_size=1024), target_halfwidth=1e-4, max_draws=5000
+        )
     assert int(ds.attrs["draws"]) == 5000
-    assert "maximum draws reached" in ds.attrs["stop_reason"]
+    reason = ds.attrs["stop_reason"]
+    assert reason.startswith("maximum draws reached: 5,000 draws gave a half-width of ")
+    # The estimate is draws × (half-width reached / target)², to two significant figures.
+    half = float(ds["trace_halfwidth"].isel(trace=-1).max())
+    need = round_draws(draws_for_halfwidth(5000, half, 1e-4))
+    assert f"about {need:,} draws in all ({round_draws(need - 5000):,} more)" in reason
 
 
 def test_stopping_point_is_the_same_with_two_workers():

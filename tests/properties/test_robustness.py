@@ -156,7 +156,8 @@ def test_a_scenario_that_is_not_a_regular_file_is_refused(in_tmp):
         res = invoke("list", in_tmp)
         assert_error(invoke("validate", "/dev/zero"), 2, "/dev/zero: not a regular file")
     assert res.exit_code == 0, res.stderr
-    assert res.stdout.splitlines()[1].startswith("pipe.toml  INVALID: ")
+    pipe = res.stdout.splitlines()[2]
+    assert pipe.startswith("pipe ") and "pipe.toml  INVALID: " in pipe
     assert "not a regular file (a device, pipe or socket)" in res.stdout
 
 

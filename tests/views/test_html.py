@@ -152,7 +152,8 @@ def test_assumptions_and_provenance(page):
         assert spec.get("description", "") in body
     assert "<details>" in text and ds.attrs["scenario_toml"].strip() in body
     for key in ("scenario_sha256", "created_utc", "command", "design", "numpy_version"):
-        assert f"<dd>{ds.attrs[key]}</dd>" in body, key
+        assert f"<dd>{ds.attrs[key] or '–'}</dd>" in body, key  # – for none (a run from Python)
+    assert "<dt>per-draw data kept</dt><dd>yes</dd>" in body  # flags as yes/no, not 1/0
     assert f"<dd>{int(ds.attrs['seed'])}</dd>" in body
     assert f"<dd>{int(ds.attrs['draws']):,}</dd>" in body
 
