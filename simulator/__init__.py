@@ -9,6 +9,19 @@ command of the CLI is one of these calls (docs/api.md has the table and a walk-t
     g3.save(ds, "results/mine.nc")
 
 ``import g3sim`` gives the same names (the distribution and the command are called g3sim).
+Decisions and explanations (docs/levers.md, docs/analysis.md)::
+
+    sc = g3.load_scenario("configs/korea-levers.toml")
+    grid = g3.sweep(sc, {"kor_delivered_fraction": [0.6, 0.8, 1.0]}, draws=20_000, seed=1)
+    t = g3.target(sc, "kor_investment_growth_target", 0.25, year=2030, draws=20_000, seed=1)
+    s = g3.conditioned_sensitivity(g3.load_scenario("configs/baseline.toml"))  # the headline's P
+    d = g3.discover(g3.open_results("results/baseline.nc"))                    # PRIM box
+
+``sweep`` (a Dataset, one dimension per lever) and ``sweep_to_file`` (resumable) run lever
+combinations on common random numbers; ``target`` returns a ``TargetResult``;
+``conditioned_sensitivity`` / ``given_data_sensitivity_of_result`` explain the conditioned
+headline (given-data indices, a Dataset), ``sobol_sensitivity`` the unconditioned model;
+``discover`` returns a ``Discovery``.
 """
 
 from importlib import import_module
@@ -39,6 +52,12 @@ _API = {
     "save_figure": "simulator.plots",
     "headline": "simulator.views.run",
     "write_report": "simulator.views.html",
+    "conditioned_sensitivity": "simulator.analysis.sensitivity_conditioned",
+    "given_data_sensitivity_of_result": "simulator.analysis.sensitivity_conditioned",
+    "sweep": "simulator.analysis.sweep",
+    "sweep_to_file": "simulator.analysis.sweep",
+    "target": "simulator.analysis.target_search",
+    "TargetResult": "simulator.analysis.target_search",
 }
 
 __all__ = ["__version__", *_API]

@@ -22,6 +22,16 @@ def test_the_package_face_loads_nothing_heavy():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_every_public_name_resolves_to_a_documented_callable():
+    import simulator
+
+    for name in simulator._API:
+        value = getattr(simulator, name)
+        assert callable(value) and value.__doc__, name
+    assert simulator.target.__module__ == "simulator.analysis.target_search"
+    assert simulator.sweep.__module__ == "simulator.analysis.sweep"
+
+
 def test_pyproject_names_every_package():
     # pyproject.toml lists the packages by name (to map configs/ in as simulator.configs).
     listed = set(

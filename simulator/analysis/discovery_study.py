@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import xarray as xr
 
@@ -25,6 +25,8 @@ class Discovery:
     weighted: bool
     source: str
     factor_units: dict
+    #: Factor name → its description (from the result's ``factor_description``).
+    factor_descriptions: dict = field(default_factory=dict)
 
 
 def discover(
@@ -63,6 +65,7 @@ def discover(
         weighted=pd_.weights is not None,
         source=source,
         factor_units=factor_attribute(ds, "factor_units"),
+        factor_descriptions=factor_attribute(ds, "factor_description"),
     )
 
 

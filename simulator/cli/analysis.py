@@ -8,6 +8,10 @@ from pathlib import Path
 import click
 
 from ..analysis.discovery_study import discover as run_discover
+from ..analysis.sensitivity_conditioned import (
+    conditioned_sensitivity,
+    given_data_sensitivity_of_result,
+)
 from ..analysis.sensitivity_study import (
     DEFAULT_SOBOL_N,
     rank_sensitivity_of_result,
@@ -30,8 +34,9 @@ from .options import (
 
 EPILOG_SENSITIVITY = """\b
 Examples:
-  g3sim sensitivity configs/baseline.toml                  # Sobol indices, 4096 base draws
-  g3sim sensitivity configs/baseline.toml -n 8192 --seed 7 --metric gpu_stock --year 2028
+  g3sim sensitivity configs/baseline.toml                  # explains the headline's P
+  g3sim sensitivity results/baseline.nc                    # the same, from a saved run
+  g3sim sensitivity configs/baseline.toml --method sobol -n 8192 --seed 7 --metric gpu_stock
   g3sim sensitivity results/baseline.nc --method rank      # from a saved run, no new runs
   g3sim sensitivity configs/baseline.toml --format json -o results/baseline-sobol.nc
 """
@@ -63,18 +68,20 @@ def _target_options(f):
 @click.argument("target", metavar="SCENARIO|RESULT", type=click.Path(path_type=Path))
 @click.option(
     "--method",
-    type=click.Choice(["sobol", "rank"]),
-    default="sobol",
+    type=click.Choice(["auto", "given-data", "sobol", "rank"]),
+    default="auto",
     show_default=True,
-    help="sobol: new model runs (needs a scenario or a result's stored scenario); "
-    "rank: from a saved RESULT's per-draw data.",
+    help="given-data: first-order indices of the conditioned per-draw population, explaining "
+    "the headline's P (a SCENARIO is run as `g3sim run` runs it; a RESULT's draws are read); "
+    "sobol: Saltelli design on the prior (unconditioned) factors; rank: rank correlations of "
+    "a RESULT's draws; auto: given-data when the scenario has [[observations]], else sobol.",
 )
 @click.option(
     "-n",
     "--draws",
     type=click.IntRange(min=1),
-    help=f"Sobol base draws, a power of two; the model runs N × (factors + 3) times "
-    f"[default: {DEFAULT_SOBOL_N}].",
+    help=f"given-data: the run's draws [default: the scenario's]; sobol: base draws, a power of "
+    f"two, the model runs N × (factors + 3) times [default: {DEFAULT_SOBOL_N}].",
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed (sobol).")
 @_target_options
@@ -93,7 +100,13 @@ def sensitivity(
 ):
     """Which factors drive P(focus rank ≤ k) and the focus score: a ranked table.
 
-    --method sobol (default) runs SCENARIO's model on a Saltelli design and estimates first-order
+    --method given-data (the default for a scenario with [[observations]]) explains the
+    headline's P, conditioned on history: it runs SCENARIO as `g3sim run` does (or reads a
+    RESULT's per-draw data) and estimates each factor's first-order index from the weighted
+    draws, which stays valid when conditioning makes the factors dependent. It leads with a
+    one-line verdict and lists only the factors whose index is above zero.
+
+    --method sobol runs SCENARIO's model on a Saltelli design and estimates first-order
     and total Sobol indices with 95% bootstrap intervals; the model's internal noise is one more
     input (common random numbers), reported on its own row. Factors are sampled independently
     (a [correlation] is ignored, with a warning). A RESULT (.nc) stands for the scenario it ran.
@@ -107,10 +120,18 @@ def sensitivity(
         ds = _rank_of_result(target, draws, seed, overrides, metric, year, factors)
         seeded = True
     else:
-        if is_result_path(target):
-            sc = scenario_of_result(open_results(target), target, overrides)
+        result = open_results(target) if is_result_path(target) else None
+        if result is not None:
+            sc = scenario_of_result(result, target, overrides)
         else:
             sc = load_with_warnings(target, overrides)
+        if method == "auto":
+            method = "given-data" if sc.observations else "sobol"
+    if method == "given-data":
+        ds, seeded = _given_data(
+            target, result, sc, (draws, seed, overrides), quiet, metric, year, factors
+        )
+    elif method == "sobol":
         seeded = seed is not None or sc.seed is not None
         with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
             ds = sobol_sensitivity(
@@ -123,7 +144,7 @@ def sensitivity(
                 progress=progress,
                 command=command_line(),
             )
-        seed = int(ds.attrs["seed"])
+    seed = int(ds.attrs["seed"])
     for line in sensitivity_warnings(ds):
         click.echo(f"g3sim: warning: {line}", err=True)
     click.echo(sensitivity_json(ds) if fmt == "json" else sensitivity_text(ds))
@@ -134,6 +155,29 @@ def sensitivity(
     if output is not None:
         save(ds, output, force=force)
         click.echo(f"saved {output}", err=fmt == "json")
+
+
+def _given_data(target, result, sc, given, quiet, metric, year, factors):
+    """``--method given-data``: a RESULT's draws as they are, or a run of SCENARIO."""
+    draws, seed, overrides = given
+    if result is not None:
+        used = [o for o, v in (("-n", draws), ("--seed", seed), ("--set", overrides)) if v]
+        if used:
+            raise ConfigError(
+                f"{', '.join(used)} apply to a scenario; --method given-data uses the draws of "
+                f"{target} as they are (name the scenario file to run new draws)"
+            )
+        ds = given_data_sensitivity_of_result(
+            result, metric=metric, year=year, factors=factors, source=str(target),
+            command=command_line(),
+        )  # fmt: skip
+        return ds, True
+    with Progress(enabled=not quiet and sys.stderr.isatty()) as progress:
+        ds = conditioned_sensitivity(
+            sc, draws=draws, seed=seed, metric=metric, year=year, factors=factors,
+            progress=progress, command=command_line(),
+        )  # fmt: skip
+    return ds, seed is not None or sc.seed is not None
 
 
 def _rank_of_result(target, draws, seed, overrides, metric, year, factors):

@@ -10,7 +10,7 @@ import click
 
 from .._version import __version__
 from ..errors import G3simError, G3simWarning
-from . import analysis, backtest, inspect, plots, run
+from . import analysis, backtest, inspect, levers, plots, run
 from .options import FLAGS
 
 _default_showwarning = warnings.showwarning
@@ -92,6 +92,8 @@ for command in (
     backtest.backtest,
     analysis.sensitivity,
     analysis.discover,
+    levers.sweep,
+    levers.target,
     plots.plot,
     plots.report,
 ):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from ..scenario import load_scenario
+from ..errors import ConfigError
+from ..scenario import load_scenario, parse_lever_values
 
 
 class Progress:
@@ -76,6 +77,23 @@ def set_option(help_: str = "Override a scenario value (repeatable)."):
     return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=help_)
 
 
+def lever_option(help_: str):
+    return click.option("--lever", "levers", multiple=True, metavar="NAME=VALUE", help=help_)
+
+
+def lever_overrides(levers) -> list[str]:
+    """``--lever NAME=VALUE`` choices as ``--set levers.NAME.value=VALUE`` overrides."""
+    out = []
+    for text in levers:
+        name, values = parse_lever_values(text)
+        if len(values) != 1:
+            raise ConfigError(
+                f"--lever {text}: a run takes one value per lever; `g3sim sweep` runs several"
+            )
+        out.append(f"levers.{name}.value={values[0]!r}")
+    return out
+
+
 def workers_option(help_: str = "Local worker processes."):
     return click.option(
         "-w", "--workers", default="1", show_default=True, metavar="N|auto", help=help_
@@ -130,4 +148,6 @@ FLAGS = {
     "kind": "--kind",
     "country": "--country",
     "top": "--top",
+    "lever": "--lever",
+    "p": "--p",
 }

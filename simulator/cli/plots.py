@@ -38,6 +38,7 @@ Examples:
   g3sim plot results/baseline.nc --kind race --top 10 --country JPN -o race.pdf
   g3sim plot results/baseline-sobol.nc --kind tornado -o tornado.png
   g3sim plot results/reform-vs-baseline.nc --kind compare -o compare.png
+  g3sim plot results/korea-levers-sweep.nc --kind sweep -o sweep.png
 """,
 )
 @click.argument("result", type=click.Path(path_type=Path))
@@ -81,7 +82,8 @@ def plot(result, kind, output, metrics, country, top, dpi):
     """Draw a figure of RESULT and save it as PNG, SVG or PDF.
 
     RESULT is a results file of `g3sim run`, or for `tornado` a file of `g3sim sensitivity
-    --output`, for `compare` a file of `g3sim compare --output`.
+    --output`, for `compare` a file of `g3sim compare --output`, for `sweep` a file of
+    `g3sim sweep`.
     """
     from ..plots import plot as draw  # heavy: matplotlib
     from ..plots import plot_kind  # heavy: matplotlib
@@ -100,6 +102,7 @@ def plot(result, kind, output, metrics, country, top, dpi):
 Examples:
   g3sim report results/baseline.nc              # writes results/baseline.html
   g3sim report results/baseline.nc -o ~/baseline-report.html
+  g3sim report results/korea-levers-sweep.nc    # a sweep: levers, P by combination, figure
 """
 )
 @click.argument("result", type=click.Path(path_type=Path))
@@ -116,8 +119,12 @@ def report(result, output):
     in any browser and can be mailed as one file.
     """
     from ..views.html import default_report_path, write_report  # heavy: matplotlib
+    from ..views.sweep_report import write_sweep_report  # heavy: matplotlib
 
     ds = open_result(result)  # first: a missing file or a folder is the error to report
     out = output or default_report_path(result)
-    write_report(ds, out, source=str(result))
+    if ds.attrs.get("analysis") == "sweep":
+        write_sweep_report(ds, out, source=str(result))
+    else:
+        write_report(ds, out, source=str(result))
     click.echo(f"saved {out}")

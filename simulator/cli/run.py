@@ -30,6 +30,8 @@ from .options import (
     format_option,
     history_option,
     is_result_path,
+    lever_option,
+    lever_overrides,
     load_with_warnings,
     quiet_option,
     set_option,
@@ -40,6 +42,7 @@ EPILOG_RUN = """\b
 Examples:
   g3sim run configs/baseline.toml
   g3sim run configs/baseline.toml -n 200000 --seed 7 --set scenario.focus=JPN -o results/jpn.nc
+  g3sim run configs/korea-levers.toml --lever kor_delivered_fraction=1.0
 """
 
 
@@ -51,6 +54,7 @@ Examples:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Random seed (overrides the file).")
 @click.option("--design", type=click.Choice(["mc", "lhs", "sobol"]), help="Sampling design.")
 @set_option("Override a scenario value, e.g. --set scenario.top_k=5 (repeatable).")
+@lever_option("Run with this value of a [levers] lever, e.g. --lever kor_delivered_fraction=0.9.")
 @click.option(
     "-o",
     "--output",
@@ -104,7 +108,16 @@ Examples:
 @format_option("table", "json")
 @quiet_option
 def run(
-    scenario, overrides, output, workers, scheduler, checkpoint_every, fmt, quiet, **run_options
+    scenario,
+    overrides,
+    levers,
+    output,
+    workers,
+    scheduler,
+    checkpoint_every,
+    fmt,
+    quiet,
+    **run_options,
 ):
     """Run SCENARIO and print P(focus rank ≤ k) by metric and year.
 
@@ -116,7 +129,7 @@ def run(
     produces the same file an uninterrupted run would.
     """
     n_workers = parse_workers(workers)
-    sc = load_with_warnings(scenario, overrides)
+    sc = load_with_warnings(scenario, [*overrides, *lever_overrides(levers)])
     # run_options: draws, seed, design, force, resume, keep_draws, history, target_halfwidth,
     # max_draws, target_year, passed on as they are
     seeded = run_options["seed"] is not None or sc.seed is not None or run_options["resume"]
@@ -172,7 +185,9 @@ def validate(scenario, overrides):
     model = BlockRunner(sc).model  # validates [model] and [[observations]] as a run would
     click.echo(
         f"# OK: {scenario}: model {sc.model}, focus {sc.focus}, top {sc.top_k}, "
-        f"{len(model.countries)} countries, {len(sc.factors)} factors, years "
+        f"{len(model.countries)} countries, {len(sc.factors)} factors, "
+        + (f"{len(sc.levers)} levers ({', '.join(sc.lever_names)}), " if sc.levers else "")
+        + "years "
         f"{sc.years[0]}–{sc.years[-1]}, {sc.draws:,} draws"
     )
     click.echo(sc.to_toml().rstrip("\n"))

@@ -57,8 +57,15 @@ MAIN_BAR, SECOND_BAR = OKABE_ITO["blue"], OKABE_ITO["sky_blue"]
 NOISE_BARS = ("#6f6f6f", "#b8b8b8")
 
 
+GIVEN_VARIABLES = ("first_order", "first_order_lower", "first_order_upper")
+GIVEN_ZERO = 0.0  # = views.sensitivity_given.ZERO: an index whose interval reaches 0 is zero
+
+
 def _sensitivity_variables(ds: xr.Dataset) -> tuple[str, ...]:
-    return RANK_VARIABLES if ds.attrs.get("method") == "rank" else SOBOL_VARIABLES
+    method = ds.attrs.get("method")
+    if method == "given-data":
+        return GIVEN_VARIABLES
+    return RANK_VARIABLES if method == "rank" else SOBOL_VARIABLES
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,13 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
     than a summary of one), a row summing up the rest, and the internal-noise row."""
     sobol = ds.attrs.get("method") != "rank"
     main, second = ("total_order", "first_order") if sobol else ("rank_correlation", "srrc")
+    if ds.attrs.get("method") == "given-data":  # one bar: the first-order index
+        main, second = "first_order", None
     sel = ds.sel(outcome=outcome)
 
-    def triple(var: str, factor: str | None = None) -> tuple[float, float, float]:
+    def triple(var: str | None, factor: str | None = None) -> tuple[float, float, float]:
+        if var is None:
+            return (math.nan,) * 3
         cell = sel if factor is None else sel.sel(factor=factor)
         if f"{var}_lower" not in cell:
             return float(cell[var]), math.nan, math.nan
@@ -94,6 +105,9 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
     cols = [sel[v].values for v in _sensitivity_variables(ds) if "factor" in sel[v].dims]
     inert = np.all([np.nan_to_num(c, nan=0.0) == 0 for c in cols], axis=0)
     active = [j for j in order if key[j] >= 0.0005]
+    if second is None:  # given data: only indices above zero within their interval are bars
+        lower = np.nan_to_num(sel[f"{main}_lower"].values, nan=0.0)
+        active = [j for j in order if lower[j] > GIVEN_ZERO and key[j] >= 0.0005]
     shown = active if len(active) == len(order) == top + 1 else active[:top]
     rest = [j for j in order if j not in shown]
     rows = [_Row(names[j], triple(main, names[j]), triple(second, names[j])) for j in shown]
@@ -104,6 +118,10 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
             note = "no index: the outcome never varies"
         elif all(inert[j] for j in rest):
             note = "indices all exactly 0: no effect"
+        elif second is None:
+            note = ("zero within their intervals" if n > 1 else "zero within its interval") + (
+                " or below 0.001"
+            )
         elif largest < 0.0005:
             note = "each " + ("total index" if sobol else "|ρ|") + " < 0.001"
         else:
@@ -298,14 +316,20 @@ def tornado(ds: xr.Dataset, opt: PlotOptions) -> Figure:
         head = _tornado_heading(ds, outcome, mean, k=k, score=score, sobol=sobol)
         ax.set_title(head, fontsize=10.5, loc="left")
         ax.set_xlabel(
-            "Sobol index (share of the outcome's variance)"
+            ("First-order index" if a.get("method") == "given-data" else "Sobol index")
+            + " (share of the outcome's variance)"
             if sobol
             else "Spearman rank correlation with the outcome"
         )
-    note = _tornado_legend(
-        fig, sobol=sobol, level=f"{float(a.get('confidence_level', 0.95)):.0%}", broken=broken
+    given = a.get("method") == "given-data"
+    level = f"{float(a.get('confidence_level', 0.95)):.0%}"
+    note = (
+        _given_legend(fig, level, a)
+        if given
+        else _tornado_legend(fig, sobol=sobol, level=level, broken=broken)
     )
-    what = "Sobol indices" if sobol else "rank correlations"
+    what = "conditioned first-order indices" if given else None
+    what = what or ("Sobol indices" if sobol else "rank correlations")
     title(
         fig,
         ds,
@@ -364,6 +388,21 @@ def _tornado_legend(fig: Figure, *, sobol: bool, level: str, broken: bool) -> st
         handles, names, loc="outside lower center", ncols=legend_columns(fig, names), frameon=False
     )
     return note
+
+
+def _given_legend(fig: Figure, level: str, a) -> str:
+    """The legend of a given-data tornado; returns the note for the title (the headline P)."""
+    interval = Line2D([], [], color="#222222", linewidth=0.9, marker="|", markersize=6)
+    names = ["first-order index (the factor alone)", f"{level} cluster-bootstrap interval"]
+    fig.legend(
+        [Patch(color=MAIN_BAR, linewidth=0), interval],
+        names,
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
+    )
+    p = float(a.get("headline_p", math.nan))
+    return f"explains the headline P = {pct_label(p)} (same draws and weights) · order: index"
 
 
 def _pp(v: float, _pos=None) -> str:

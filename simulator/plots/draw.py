@@ -14,11 +14,15 @@ from matplotlib.figure import Figure
 
 from ..errors import ConfigError, G3simError, ResultsError, did_you_mean, option
 from ..results.kinds import ANALYSES
-from . import analysis_kinds, run_kinds
+from . import analysis_kinds, run_kinds, sweep_kind
 from .kinds import PlotKind, PlotOptions
 
 # Every kind, the run's first (the order of `g3sim plot --help` and of the report's figures).
-KINDS: dict[str, PlotKind] = {**run_kinds.REGISTRY.kinds, **analysis_kinds.REGISTRY.kinds}
+KINDS: dict[str, PlotKind] = {
+    **run_kinds.REGISTRY.kinds,
+    **analysis_kinds.REGISTRY.kinds,
+    **sweep_kind.REGISTRY.kinds,
+}
 
 
 def missing(spec: PlotKind, ds: xr.Dataset) -> str | None:

@@ -103,7 +103,11 @@ def run_info(ds: xr.Dataset) -> list[str]:
 def _sensitivity_info(a) -> list[str]:
     parts = [f"scenario “{a.get('scenario_name', '?')}”", f"model {a.get('model', '?')}"]
     draws = int(a.get("draws", 0))
-    if a.get("method") == "rank":
+    if a.get("method") == "given-data":
+        parts.append(f"{draws:,} draws of the run, weighted as its headline")
+        parts.append(f"ESS {float(a.get('effective_sample_size', math.nan)):,.0f}")
+        parts.append(f"seed {a.get('seed', '?')}")
+    elif a.get("method") == "rank":
         source = Path(str(a.get("result_source", ""))).name or "a result"
         parts.append(f"{draws:,} draws of {source}")
         if int(a.get("weighted", 0) or 0):

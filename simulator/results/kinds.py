@@ -32,8 +32,14 @@ class FileKind:
 RESULTS = FileKind("results", FORMAT, FORMAT_VERSION, ".nc")
 CHECKPOINT = FileKind("checkpoint", "g3sim-checkpoint", 3, ".checkpoint")  # 3: SMC sums
 
-KINDS = {k.name: k for k in (RESULTS, CHECKPOINT)}
+#: A lever sweep (simulator.analysis.sweep): P(top k) over lever combinations, with paired
+#: differences from the default policy; its ``analysis`` attribute is "sweep".
+SWEEP = FileKind("sweep", "g3sim-sweep", 1, ".nc")
+#: A sweep's per-combination runs while it is unfinished (``OUTPUT.parts/``, resumable).
+SWEEP_PARTS = FileKind("sweep-parts", "g3sim-sweep-parts", 1, ".parts")
+
+KINDS = {k.name: k for k in (RESULTS, CHECKPOINT, SWEEP, SWEEP_PARTS)}
 
 #: Analysis files (an ``analysis`` attribute names which): read by `g3sim plot` and the Python
 #: API through :func:`simulator.results.open_result`.
-ANALYSES = ("sensitivity", "comparison", "discovery", "backtest")
+ANALYSES = ("sensitivity", "comparison", "discovery", "sweep", "backtest")

@@ -39,11 +39,12 @@ def shown_path(path: str | os.PathLike) -> str:
 
 
 def merge(parent: Mapping[str, Any], child: Mapping[str, Any], path: str = "") -> dict[str, Any]:
-    """Deep-merge ``child`` into ``parent``; factor tables and ``correlation`` replace whole."""
+    """Deep-merge ``child`` into ``parent``; factor and lever tables and ``correlation`` replace
+    whole."""
     out = copy.deepcopy(dict(parent))
     for key, value in child.items():
         here = f"{path}.{key}" if path else key
-        whole = here == "correlation" or (path == "factors")
+        whole = here == "correlation" or path in ("factors", "levers")
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not whole:
             out[key] = merge(out[key], value, here)
         else:

@@ -7,6 +7,7 @@ A scenario has these top-level entries (docs/scenarios.md is the reference)::
     [factors.NAME]                 # uncertain inputs: a distribution each (see distributions.py)
     [correlation]                  # optional rank correlations between factors (Gaussian copula)
     [[observations]]               # optional observed ranks (history matching)
+    [levers.NAME]                  # optional decisions: allowed values and a default (levers.py)
 
 The resolved scenario is kept as TOML text so that a results file records exactly what ran.
 """
@@ -27,6 +28,7 @@ import tomli_w
 from ..errors import ConfigError, did_you_mean, key_part
 from ..errors import short_repr as _short
 from .distributions import finite_number, make_distribution
+from .levers import Lever, check_used, read_levers, substitute, substitute_factors
 from .limits import check_tree
 from .origins import attribute, origin_of
 
@@ -35,7 +37,15 @@ DEFAULT_BLOCK_SIZE = 2**14
 DEFAULT_DRAWS = 100_000
 MAX_DRAWS = 10**10
 MIN_YEAR, MAX_YEAR = 1900, 2200  # reported and observed years
-TOP_LEVEL_KEYS = ("extends", "scenario", "model", "factors", "correlation", "observations")
+TOP_LEVEL_KEYS = (
+    "extends",
+    "scenario",
+    "model",
+    "factors",
+    "correlation",
+    "observations",
+    "levers",
+)
 SCENARIO_KEYS = (
     "name",
     "description",
@@ -116,6 +126,36 @@ class Scenario:
     conditioning: str = "smc"
     #: MCMC moves rejuvenating the SMC particles after the last observed year.
     smc_moves: int = DEFAULT_SMC_MOVES
+    #: The decisions (``[levers.NAME]``); ``model_params`` and the factors hold their values.
+    levers: tuple[Lever, ...] = ()
+
+    @property
+    def lever_names(self) -> tuple[str, ...]:
+        return tuple(lv.name for lv in self.levers)
+
+    def lever(self, name: str) -> Lever:
+        """The lever called ``name`` (a :class:`ConfigError` naming the levers if none)."""
+        for lv in self.levers:
+            if lv.name == name:
+                return lv
+        names = self.lever_names
+        have = f"its levers are {', '.join(names)}" if names else "it declares no [levers]"
+        raise ConfigError(
+            f"'{name}' is not a lever of this scenario{did_you_mean(name, names)}; {have}",
+            source=self.source,
+            key="levers",
+        )
+
+    def with_levers(self, values: Mapping[str, float]) -> Scenario:
+        """A copy whose levers take ``values`` (name → value; the others keep theirs)."""
+        if not values:
+            return self
+        data = copy.deepcopy(dict(self.data))
+        for name, v in values.items():
+            lv = self.lever(name)
+            data["levers"][name]["value"] = int(v) if lv.integer and v == int(v) else float(v)
+        new = scenario_from_dict(data, source=self.source, origins=self.origins)
+        return dataclasses.replace(new, warnings=self.warnings) if self.warnings else new
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -297,7 +337,12 @@ def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str,
     data.pop("extends", None)
     _check_keys(data, TOP_LEVEL_KEYS, "", source)
     run = _read_scenario_table(data.get("scenario"), source)
-    factors = _read_factors(data.get("factors", {}), source)
+    raw_factors = data.get("factors", {})
+    known = raw_factors if isinstance(raw_factors, Mapping) else {}
+    levers = read_levers(data.get("levers", {}), source, known)
+    values = {lv.name: lv.value for lv in levers.values()}
+    raw_factors, used = substitute_factors(raw_factors, values)
+    factors = _read_factors(raw_factors, source)
     correlation = None
     if "correlation" in data:
         correlation = _read_correlation(data["correlation"], factors, source)
@@ -311,6 +356,8 @@ def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str,
     model_params = data.get("model", {})
     if not isinstance(model_params, dict):
         raise ConfigError("must be a table ([model])", source=source, key="model")
+    model_params, used_in_model = substitute(model_params, values)
+    check_used(levers, used | used_in_model, source)
 
     return Scenario(
         **run,
@@ -321,6 +368,7 @@ def _scenario_from_dict(data: Mapping[str, Any], source: str, origins: dict[str,
         source=source,
         data=data,
         origins=origins,
+        levers=tuple(levers.values()),
     )
 
 

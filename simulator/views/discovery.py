@@ -22,6 +22,7 @@ def discovery_data(d: Discovery) -> dict[str, Any]:
     restrictions = _restrictions(d)
     return {
         "analysis": "discovery",
+        "verdict": verdict(d, restrictions),
         "method": "prim",
         "scenario": d.scenario_name,
         "result": d.source,
@@ -85,9 +86,42 @@ def _restrictions(d: Discovery) -> list[dict[str, Any]]:
                 "data_upper": float(r.data_upper[j]),
                 "quasi_p": finite_or_none(r.quasi_p[j]),
                 "units": d.factor_units.get(r.names[j], ""),
+                "description": d.factor_descriptions.get(r.names[j], ""),
             }
         )
     return out
+
+
+def _significant(r: dict[str, Any]) -> bool:
+    return r["quasi_p"] is not None and r["quasi_p"] <= 0.05
+
+
+def verdict(d: Discovery, restrictions: list[dict[str, Any]] | None = None) -> str:
+    """One sentence first: is there a significant box, and what does it do?"""
+    r = d.prim
+    rs = _restrictions(d) if restrictions is None else restrictions
+    what = f"{d.focus}'s rank ≤ {d.top_k} in {d.metric} {d.year}"
+    base = _pct(r.base_density)
+    if not rs:
+        return (
+            f"No significant box: no factor range makes {what} clearly more likely than its "
+            f"base rate ({base})."
+        )
+    sig = [x for x in rs if _significant(x)]
+    if not sig:
+        return (
+            f"No significant box: the best box found ({len(rs)} restriction"
+            f"{'s' if len(rs) > 1 else ''}) could be chance (every quasi-p > 0.05); the factors "
+            f"do not delimit where {what} happens."
+        )
+    i = r.chosen
+    tr = r.trajectory
+    names = ", ".join(x["factor"] for x in sig)
+    return (
+        f"A box with {len(sig)} significant restriction{'s' if len(sig) > 1 else ''} ({names}) "
+        f"raises the chance of {what} from {base} to {_pct(float(tr.density[i]))}, holding "
+        f"{_pct(float(tr.coverage[i]))} of the draws where it happens."
+    )
 
 
 def discovery_json(d: Discovery) -> str:
@@ -106,6 +140,8 @@ def discovery_text(d: Discovery, *, rows: int = 12) -> str:
     box = doc["box"]
     weighted = " · weighted (history matching)" if d.weighted else ""
     lines = [
+        doc["verdict"],
+        "",
         f"Scenario discovery (PRIM) · {d.scenario_name} · {d.focus} rank ≤ {d.top_k} in "
         f"{d.metric} {d.year} · {d.source}",
         f"{doc['draws']:,} draws · seed {d.seed} · base rate {_pct(doc['base_density'])} · "
@@ -122,13 +158,15 @@ def discovery_text(d: Discovery, *, rows: int = 12) -> str:
         rs = box["restrictions"]
         fw = max(len("factor"), *(len(r["factor"]) for r in rs))
         lines.append(
-            f"  {'factor':<{fw}}  {'in the box':<22}{'full range':<24}{'quasi-p':>9}  units"
+            f"  {'factor':<{fw}}  {'in the box':<22}{'full range':<24}{'quasi-p':>9}  "
+            "units  description"
         )
         for r in rs:
             full = f"{number(r['data_lower'])} – {number(r['data_upper'])}"
             qp = "n/a" if r["quasi_p"] is None else number(r["quasi_p"], digits=2)
             lines.append(
-                f"  {r['factor']:<{fw}}  {_range(r):<22}{full:<24}{qp:>9}  {r['units']}".rstrip()
+                f"  {r['factor']:<{fw}}  {_range(r):<22}{full:<24}{qp:>9}  "
+                f"{r['units'] or '-':<5}  {r['description']}".rstrip()
             )
         lines.append(
             "  (most significant first; a quasi-p-value above 0.05 marks a restriction that may "

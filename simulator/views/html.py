@@ -343,6 +343,7 @@ def _assumptions(ds: xr.Dataset) -> str:
         )
     else:
         out.append('<p class="note">The scenario has no uncertain factors.</p>')
+    out.append(_levers(scenario.get("levers")))
     out.append(_correlation(scenario.get("correlation")))
     out.append(_observations(scenario.get("observations")))
     out.append(
@@ -350,6 +351,41 @@ def _assumptions(ds: xr.Dataset) -> str:
         f"<pre>{escape_html(toml_text)}</pre>\n</details>"
     )
     return "\n".join(x for x in out if x)
+
+
+def _levers(levers: Any) -> str:
+    """The decisions ([levers]): each one's value in this run, default, allowed values and
+    description (docs/levers.md)."""
+    if not isinstance(levers, dict) or not levers:
+        return ""
+    rows = []
+    for name, t in levers.items():
+        if not isinstance(t, dict):
+            continue
+        allowed = (
+            ", ".join(number_text(v) for v in t["values"])
+            if isinstance(t.get("values"), list)
+            else f"{number_text(t.get('low'))} – {number_text(t.get('high'))} by "
+            f"{number_text(t.get('step'))}"
+        )
+        value = t.get("value", t.get("default"))
+        rows.append(
+            f'<tr><td class="text"><code>{escape_html(name)}</code></td>'
+            f'<td class="num">{escape_html(number_text(value))}</td>'
+            f'<td class="num">{escape_html(number_text(t.get("default")))}</td>'
+            f'<td class="text">{escape_html(allowed)}</td>'
+            f'<td class="text">{escape_html(t.get("units", ""))}</td>'
+            f'<td class="text">{escape_html(t.get("description", ""))}</td></tr>'
+        )
+    return (
+        f'<p class="note">The {len(rows)} decision{"s" if len(rows) > 1 else ""} (levers) of the '
+        "scenario, at the value this run used; <code>g3sim sweep</code> runs other values.</p>\n"
+        '<div class="scroll"><table>\n<thead><tr><th class="text">Lever</th><th>Value</th>'
+        '<th>Default</th><th class="text">Allowed</th><th class="text">Units</th>'
+        '<th class="text">Description</th></tr></thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody>\n</table></div>"
+    )
 
 
 def _correlation(corr: Any) -> str:

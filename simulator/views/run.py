@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tomllib
 
 import xarray as xr
 
@@ -28,6 +29,24 @@ def _select(ds: xr.Dataset, year: int | None) -> xr.Dataset:
     return ds if year is None else ds.sel(year=[year])
 
 
+def _lever_line(a) -> list[str]:
+    """``levers: name = value, ...`` of a run whose scenario has [levers] (else nothing)."""
+    try:
+        levers = tomllib.loads(str(a.get("scenario_toml", ""))).get("levers", {})
+    except tomllib.TOMLDecodeError:
+        return []
+    if not isinstance(levers, dict) or not levers:
+        return []
+    parts = []
+    for name, t in levers.items():
+        if isinstance(t, dict) and "default" in t:
+            v = t.get("value", t["default"])
+            parts.append(
+                f"{name} = {v:g}" + ("" if v == t["default"] else f" (default {t['default']:g})")
+            )
+    return [f"levers: {', '.join(parts)}"] if parts else []
+
+
 def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = None) -> str:
     """P(rank ≤ k) per metric and year with 95% intervals, and the run's identity."""
     a = ds.attrs
@@ -42,6 +61,7 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
     ]
     if int(a.get("conditioned", 0)):
         lines += _conditioning_lines(ds, year)
+    lines += _lever_line(a)
     metrics = [str(m) for m in ds["metric"].values]
     cells = {
         m: [

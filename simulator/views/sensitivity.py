@@ -12,6 +12,7 @@ import xarray as xr
 
 from ..analysis.sensitivity import NOISE
 from .format import finite_or_none, fixed3, index_interval, number, percent
+from .sensitivity_given import given_data_json, given_data_text
 
 # These views print exact 0 and 1 as "0.0%" and "100.0%" (views/format.py).
 _pct = partial(percent, bare_ends=False)
@@ -21,6 +22,8 @@ def sensitivity_warnings(ds: xr.Dataset) -> list[str]:
     """Caveats recorded in a sensitivity Dataset, one line each (printed on stderr)."""
     a = ds.attrs
     out = []
+    if a.get("method") == "given-data":
+        return out
     if a.get("correlation_ignored"):
         out.append(
             f"the scenario correlates {a['correlation_ignored']} ([correlation]), but Sobol "
@@ -65,6 +68,8 @@ def _header(ds: xr.Dataset, what: str) -> list[str]:
 
 def sensitivity_text(ds: xr.Dataset) -> str:
     """The ranked table of a sensitivity Dataset (most influential first)."""
+    if ds.attrs["method"] == "given-data":
+        return given_data_text(ds)
     sobol = ds.attrs["method"] == "sobol"
     names = order_factors(ds)
     lines = _header(ds, "Sobol sensitivity" if sobol else "Rank sensitivity")
@@ -108,6 +113,14 @@ def _method_lines(ds: xr.Dataset, sobol: bool) -> list[str]:
     ]
 
 
+def _description(ds: xr.Dataset, name: str) -> str:
+    """``"  — the factor's description"`` at the end of its row ("" if it has none)."""
+    if "factor_description" not in ds.coords:
+        return ""
+    desc = str(ds["factor_description"].sel(factor=name).item())
+    return f"  — {desc}" if desc else ""
+
+
 def _sobol_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
     cols = ("first order", "total order")
     cell_w = 25
@@ -128,7 +141,7 @@ def _sobol_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
         return f"{label:<{width}}  " + "".join(cells).rstrip()
 
     for name in names:
-        lines.append(row(name, {"factor": name}))
+        lines.append(row(name, {"factor": name}) + _description(ds, name))
     lines.append(row(NOISE, {}, "noise_"))
     sums = [
         float(ds["first_order"].sel(outcome=o).sum())
@@ -163,7 +176,7 @@ def _rank_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
             s = float(ds["srrc"].sel(outcome=o, factor=name))
             srrc = fixed3(s) if math.isfinite(s) else "n/a"
             cells.append(f"{index_interval(*v):<{cell_w}}{srrc:<8}")
-        lines.append(f"{name:<{width}}  " + "  ".join(cells).rstrip())
+        lines.append(f"{name:<{width}}  " + "  ".join(cells).rstrip() + _description(ds, name))
     r2 = ds["srrc_r_squared"].values
     r2s = [f"{v:.3f}" if math.isfinite(v) else "n/a" for v in r2]
     return [
@@ -182,24 +195,29 @@ def _labels(ds: xr.Dataset, dim: str, coord: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in zip(ds[dim].values, ds[coord].values, strict=True)}
 
 
+def _factor_entry(ds: xr.Dataset, name: str, sobol: bool) -> dict[str, Any]:
+    """One factor's indices (Sobol) or rank correlations, with intervals, per outcome."""
+    entry: dict[str, Any] = {"factor": name}
+    for o in ("in_top_k", "score"):
+        cell = {}
+        kinds = ("first_order", "total_order") if sobol else ("rank_correlation",)
+        for kind in kinds:
+            cell[kind] = {
+                key: finite_or_none(ds[f"{kind}{p}"].sel(outcome=o, factor=name))
+                for key, p in (("value", ""), ("lower", "_lower"), ("upper", "_upper"))
+            }
+        if not sobol:
+            cell["srrc"] = finite_or_none(ds["srrc"].sel(outcome=o, factor=name))
+        entry[o] = cell
+    return entry
+
+
 def sensitivity_json(ds: xr.Dataset) -> str:
     a = ds.attrs
+    if a["method"] == "given-data":
+        return given_data_json(ds)
     sobol = a["method"] == "sobol"
-    factors = []
-    for name in order_factors(ds):
-        entry: dict[str, Any] = {"factor": name}
-        for o in ("in_top_k", "score"):
-            cell = {}
-            kinds = ("first_order", "total_order") if sobol else ("rank_correlation",)
-            for kind in kinds:
-                cell[kind] = {
-                    key: finite_or_none(ds[f"{kind}{p}"].sel(outcome=o, factor=name))
-                    for key, p in (("value", ""), ("lower", "_lower"), ("upper", "_upper"))
-                }
-            if not sobol:
-                cell["srrc"] = finite_or_none(ds["srrc"].sel(outcome=o, factor=name))
-            entry[o] = cell
-        factors.append(entry)
+    factors = [_factor_entry(ds, name, sobol) for name in order_factors(ds)]
     doc: dict[str, Any] = {
         "analysis": "sensitivity",
         "method": a["method"],

@@ -204,7 +204,9 @@ def test_cli_discover_table_and_json(runner, discover_result):
     res = runner.invoke(main, ["discover", str(discover_result), "--threshold-density", "0.6"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[0] == (
+    # The verdict first, then the header.
+    assert lines[0].startswith("A box with 1 significant restriction (a) raises the chance of ")
+    assert lines[2] == (
         f"Scenario discovery (PRIM) · linear-test · KOR rank ≤ 3 in score 2030 · {discover_result}"
     )
     assert "chosen box (step" in res.stdout and "peeling trajectory" in res.stdout
@@ -283,3 +285,74 @@ def test_cli_discover_bad_inputs(runner, tmp_path):
     assert res.exit_code == 2 and "no such results file" in res.stderr
     res = runner.invoke(main, ["discover", str(nodraws), "--min-coverage", "2"])
     assert res.exit_code == 2 and "--min-coverage" in res.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Given-data sensitivity: the conditioned answer, its verdict first
+
+
+@pytest.fixture
+def conditioned_file(tmp_path, linear_race):
+    """The linear race conditioned on KOR being third in 2029 (its factors a, b move KOR)."""
+    import tomli_w
+
+    d = linear_dict(draws=8000, seed=5)
+    d["observations"] = [{"year": 2029, "country": "KOR", "metric": "score", "rank": 3}]
+    path = tmp_path / "conditioned.toml"
+    path.write_text(tomli_w.dumps(d))
+    return path
+
+
+def test_given_data_explains_the_headline_p_and_leads_with_its_verdict(
+    runner, conditioned_file, tmp_path
+):
+    out = tmp_path / "r.nc"
+    ran = runner.invoke(main, ["run", str(conditioned_file), "-o", str(out), "-q"])
+    assert ran.exit_code == 0, ran.output
+    headline = next(ln for ln in ran.stdout.splitlines() if ln.strip().startswith("2030"))
+    p_run = headline.split()[1]
+    for target in (conditioned_file, out):  # auto: given-data, as the scenario has observations
+        res = runner.invoke(main, ["sensitivity", str(target)])
+        assert res.exit_code == 0, res.output
+        lines = res.stdout.splitlines()
+        assert lines[0].startswith("The listed inputs, one at a time, explain about ")
+        assert "of the variance of the top-3 indicator; the rest is" in lines[0]
+        assert f"= {p_run} (the headline, conditioned on 1 observations)" in lines[2]
+        assert f"headline P = {p_run} [" in lines[3]
+        rows = [ln.split()[-1] for ln in lines[7:9]]
+        assert rows == ["a", "b"]  # factor c does nothing: collapsed into one line
+        assert "1 other factor: zero within its interval or below 0.001 (c)" in res.stdout
+    res = runner.invoke(main, ["sensitivity", str(out), "-n", "100"])
+    assert "-n apply to a scenario; --method given-data uses the draws of" in res.stderr
+
+
+def test_given_data_json_and_tornado(runner, conditioned_file, tmp_path):
+    out = tmp_path / "s.nc"
+    res = runner.invoke(
+        main, ["sensitivity", str(conditioned_file), "--format", "json", "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["method"] == "given-data" and doc["verdict"].startswith("The listed inputs")
+    assert doc["zero_within_interval"] == ["c"]
+    png = tmp_path / "t.png"
+    res = runner.invoke(main, ["plot", str(out), "--kind", "tornado", "-o", str(png)])
+    assert res.exit_code == 0, res.output
+
+
+def test_discover_says_no_significant_box_first_and_shows_descriptions(
+    runner, tmp_path, linear_race
+):
+    d = linear_dict(shifts={"KOR": {}})  # the factors move nothing: no box can be significant
+    path = save(run(scenario_from_dict(d, source="<linear>"), draws=4000), tmp_path / "n.nc")
+    res = runner.invoke(main, ["discover", str(path)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0].startswith("No significant box: ")
+    doc = json.loads(runner.invoke(main, ["discover", str(path), "--format", "json"]).stdout)
+    assert doc["verdict"].startswith("No significant box")
+    d = linear_dict()
+    d["factors"]["a"]["description"] = "the first factor"
+    path = save(run(scenario_from_dict(d, source="<linear>"), draws=4000), tmp_path / "a.nc")
+    res = runner.invoke(main, ["discover", str(path), "--threshold-density", "0.6"])
+    row = next(ln for ln in res.stdout.splitlines() if ln.strip().startswith("a "))
+    assert row.endswith("the first factor")

@@ -28,6 +28,7 @@ from tests.helpers.scenarios import CONFIGS, FIVE, gaussian_scenario
 # The plot kinds, in registry order: those of a run, and those of an analysis (→ its kind of file).
 RUN_KINDS = ["probability", "ranks", "fan", "race", "convergence"]
 ANALYSIS_KINDS = {"tornado": "sensitivity", "compare": "comparison", "backtest": "backtest"}
+SWEEP_KINDS = ["sweep"]  # the file of `g3sim sweep` (tests/cli/test_levers.py draws it)
 # The analysis files (functions below) that each analysis kind draws, and every (kind, file).
 ANALYSIS_SOURCES = {
     "tornado": ("baseline_sobol", "baseline_rank", "gauss_sobol", "gauss_rank"),

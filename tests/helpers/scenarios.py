@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.models.gaussian_race import exact_rank_distribution
 from simulator.scenario import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +71,31 @@ def five_with_factors(**kw):
     kw.setdefault("factors", dict(FACTORS))
     kw.setdefault("block_size", 1000)
     return gaussian_scenario(FIVE, **kw)
+
+
+def gaussian_lever_scenario(*, low=20.0, high=50.0, step=5.0, default=30.0, rival=None, **kw):
+    """The FIVE race whose KOR mean is the lever ``kor_mean`` (and, with ``rival``, SGP's mean
+    the lever ``sgp_mean`` over ``rival`` = (low, high, step, default))."""
+    d = gaussian_dict(FIVE, **kw)
+    d["levers"] = {
+        "kor_mean": {
+            "low": low,
+            "high": high,
+            "step": step,
+            "default": default,
+            "description": "Korea's mean score",
+        }
+    }
+    d["model"]["countries"]["KOR"]["mean"] = "kor_mean"
+    if rival is not None:
+        lo, hi, st, de = rival
+        d["levers"]["sgp_mean"] = {"low": lo, "high": hi, "step": st, "default": de}
+        d["model"]["countries"]["SGP"]["mean"] = "sgp_mean"
+    return scenario_from_dict(d, source="<test>")
+
+
+def exact_p_top(kor_mean: float, *, sgp_mean: float = 35.0, k: int = 3) -> float:
+    """The closed-form P(KOR rank ≤ k) of the FIVE race with these means."""
+    means = [FIVE[c][0] for c in FIVE]
+    means[2], means[4] = sgp_mean, kor_mean
+    return float(exact_rank_distribution(means, [FIVE[c][1] for c in FIVE], 4)[:k].sum())
