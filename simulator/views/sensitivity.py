@@ -188,26 +188,36 @@ def _rank_table(ds: xr.Dataset, names: list[str], width: int) -> list[str]:
     ]
 
 
+def _labels(ds: xr.Dataset, dim: str, coord: str) -> dict[str, str]:
+    """A text coordinate by its dimension's labels ({} if the file has none)."""
+    if coord not in ds.coords:
+        return {}
+    return {str(k): str(v) for k, v in zip(ds[dim].values, ds[coord].values, strict=True)}
+
+
+def _factor_entry(ds: xr.Dataset, name: str, sobol: bool) -> dict[str, Any]:
+    """One factor's indices (Sobol) or rank correlations, with intervals, per outcome."""
+    entry: dict[str, Any] = {"factor": name}
+    for o in ("in_top_k", "score"):
+        cell = {}
+        kinds = ("first_order", "total_order") if sobol else ("rank_correlation",)
+        for kind in kinds:
+            cell[kind] = {
+                key: finite_or_none(ds[f"{kind}{p}"].sel(outcome=o, factor=name))
+                for key, p in (("value", ""), ("lower", "_lower"), ("upper", "_upper"))
+            }
+        if not sobol:
+            cell["srrc"] = finite_or_none(ds["srrc"].sel(outcome=o, factor=name))
+        entry[o] = cell
+    return entry
+
+
 def sensitivity_json(ds: xr.Dataset) -> str:
     a = ds.attrs
     if a["method"] == "given-data":
         return given_data_json(ds)
     sobol = a["method"] == "sobol"
-    factors = []
-    for name in order_factors(ds):
-        entry: dict[str, Any] = {"factor": name}
-        for o in ("in_top_k", "score"):
-            cell = {}
-            kinds = ("first_order", "total_order") if sobol else ("rank_correlation",)
-            for kind in kinds:
-                cell[kind] = {
-                    key: finite_or_none(ds[f"{kind}{p}"].sel(outcome=o, factor=name))
-                    for key, p in (("value", ""), ("lower", "_lower"), ("upper", "_upper"))
-                }
-            if not sobol:
-                cell["srrc"] = finite_or_none(ds["srrc"].sel(outcome=o, factor=name))
-            entry[o] = cell
-        factors.append(entry)
+    factors = [_factor_entry(ds, name, sobol) for name in order_factors(ds)]
     doc: dict[str, Any] = {
         "analysis": "sensitivity",
         "method": a["method"],
@@ -222,6 +232,8 @@ def sensitivity_json(ds: xr.Dataset) -> str:
         "outcome_mean": {
             o: finite_or_none(ds["outcome_mean"].sel(outcome=o)) for o in ("in_top_k", "score")
         },
+        "outcome_units": _labels(ds, "outcome", "outcome_units"),
+        "factor_units": _labels(ds, "factor", "factor_units"),
         "factors": factors,
         "warnings": sensitivity_warnings(ds),
     }

@@ -269,9 +269,9 @@ def test_a_block_too_large_for_memory_is_refused_at_validation(in_tmp):
     assert_error(
         invoke("validate", "s.toml"),
         2,
-        "s.toml: scenario.block_size: a block of 4,194,304 draws holds 1,665,138,688 values "
-        "(6 years × 62 countries + 25 factors per draw), more than 134,217,728",
-        "set block_size ≤ 338,079, or report fewer years",
+        "s.toml: scenario.block_size: a block of 4,194,304 draws holds 1,631,584,256 values "
+        "(6 years × 62 countries + 17 factors per draw), more than 134,217,728",
+        "set block_size ≤ 345,032, or report fewer years",
     )
 
 
@@ -342,8 +342,11 @@ def ai_race_extreme(growth: float, retire: float, share: float, reform: float) -
     m = d["model"]
     m.update(drift_sd=1.0, volatility=1.0, regional_share=share)
     m["gpu"].update(
-        coverage=1e4,
-        coverage_dispersion=3.0,
+        unanchored_h100e=1e9,
+        signal_dispersion=3.0,
+        signal_passthrough=10.0,
+        export_licence=1.0,
+        programme_correlation=1.0,
         organic_growth=growth,
         organic_growth_dispersion=3.0,
         retirement_rate=retire,
@@ -431,14 +434,18 @@ def test_parameters_that_would_overflow_are_refused_at_validation(in_tmp, mutate
     [
         ("model.drift_sd=1.5", "model.drift_sd", ["must be within [0, 1], got 1.5"]),
         ("model.gpu.organic_growth=6", "model.gpu.organic_growth", ["must be within ±5"]),
-        ("model.gpu.coverage=2e4", "model.gpu.coverage", ["must be within ±10000"]),
+        (
+            "model.gpu.export_licence=1.5",
+            "model.gpu.export_licence",
+            ["must be within [0, 1], got 1.5"],
+        ),
         (
             "model.countries.KOR.regulation.reform_probability=1.01",
             "model.countries.KOR.regulation.reform_probability",
             ["must be within [0, 1], got 1.01"],
         ),
     ],
-    ids=["drift", "growth", "coverage", "probability"],
+    ids=["drift", "growth", "licence", "probability"],
 )
 def test_ai_race_rates_beyond_their_range_are_refused(override, key, words):
     res = invoke("validate", CONFIGS / "baseline.toml", "--set", override)

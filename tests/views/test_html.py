@@ -160,7 +160,7 @@ def test_assumptions_and_provenance(page):
 
 def test_baseline_report_shows_factors_and_correlations(baseline_page):
     body = html.unescape(baseline_page)
-    assert "pert(low = 26,000, mode = 45,500, high = 65,000)" in body
+    assert "pert(low = 0.08, mode = 0.15, high = 0.25)" in body  # gpu_retirement_rate
     assert "Rank correlations" in body
     assert "Rank of South Korea" in body
     assert "AI GPU stock" in body and "median rank" in body

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from simulator.results import open_results
 from simulator.views.run import CSV_COLUMNS, details, headline_data, to_csv, to_json
@@ -15,7 +16,8 @@ from tests.views.test_format import EXPONENT
 def test_details_of_the_baseline_print_gpu_stocks_without_exponents(baseline_nc):
     ds = open_results(baseline_nc)
     text = details(ds)
-    assert not EXPONENT.search(text), [ln for ln in text.splitlines() if EXPONENT.search(ln)]
+    numbers = re.sub(r"sha256 [0-9a-f]+", "sha256 …", text)  # a hash may read like 31e652
+    assert not EXPONENT.search(numbers), [ln for ln in numbers.splitlines() if EXPONENT.search(ln)]
     assert "gpu_stock score quantiles [H100e]" in text
     assert "ai_index score quantiles\n" in text  # no "[1]" for a dimensionless index
     q = ds["value_quantile"].sel(metric="gpu_stock", country="KOR").isel(year=-1).values
@@ -57,7 +59,7 @@ def test_inspect_json_carries_units_long_names_and_descriptions(baseline_nc):
             "posterior_mean": float(f["factor_posterior_mean"]),
             "posterior_sd": float(f["factor_posterior_sd"]),
         }
-    assert {e["units"] for e in doc["factors"].values()} >= {"H100e", "year", "1/year"}
+    assert {e["units"] for e in doc["factors"].values()} >= {"points", "year", "1/year"}
 
 
 def test_csv_is_long_with_units_per_row(baseline_nc):

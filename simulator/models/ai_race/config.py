@@ -18,7 +18,7 @@ import numpy as np
 
 from ...errors import ConfigError, did_you_mean
 from ...scenario.distributions import finite_number
-from .tortoise import PILLARS
+from .tortoise import PILLARS, gpu_register
 
 # Defaults: the values of configs/baseline.toml (docs/model.md gives their sources).
 DEFAULT_PILLAR_OFFSETS = {  # the 2021 cross-country median of each pillar [points]
@@ -31,7 +31,18 @@ DEFAULT_PILLAR_OFFSETS = {  # the 2021 cross-country median of each pillar [poin
     "commercial": 2.585,
 }
 MIN_YEAR, MAX_YEAR = 2022, 2100
-LAST_DATA_YEAR = 2025  # GPU stock: the tracked data end (Oct 2025); programmes start after
+LAST_DATA_YEAR = 2025  # GPU stock: the 2025 anchors (end of 2025); programmes deliver after
+ANCHOR_DATE = 2026.0  # decimal year of the anchors: everything delivered before is in them
+#: A programme's status, from the firmest to the loosest.
+STATUSES = ("delivered", "contracted", "announced", "mou")
+#: Default status priors: (low, mode, high) of a PERT for the delivered fraction [1] and the
+#: delay [years] (the values of configs/baseline.toml, assumptions documented there).
+DEFAULT_STATUS = {
+    "delivered": {"fraction": (0.9, 1.0, 1.0), "delay": (0.0, 0.0, 0.5)},
+    "contracted": {"fraction": (0.5, 0.9, 1.0), "delay": (0.0, 0.5, 2.0)},
+    "announced": {"fraction": (0.2, 0.6, 1.0), "delay": (0.0, 1.0, 3.0)},
+    "mou": {"fraction": (0.0, 0.25, 0.8), "delay": (0.0, 1.5, 4.0)},
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,11 @@ class Slot:
 
 @dataclass(frozen=True)
 class Programme:
-    """An announced GPU programme of one country: an upper bound delivered on a schedule."""
+    """A GPU programme of one country: an upper bound delivered on a schedule.
+
+    ``fraction`` and ``delay`` are ``None`` when they follow the status prior of ``status``
+    (drawn per programme by the model); a scenario may give a number or a factor instead.
+    """
 
     country: str
     name: str
@@ -63,8 +78,19 @@ class Programme:
     h100e_per_gpu: float  # [H100e per GPU]
     start: float  # decimal year the deliveries start
     end: float  # decimal year the (undelayed) deliveries end
-    fraction: Slot  # delivered share of the upper bound [1]
-    delay: Slot  # shift of the whole schedule [years]
+    fraction: Slot | None  # delivered share of the upper bound [1]
+    delay: Slot | None  # shift of the whole schedule [years]
+    status: str = "announced"  # one of STATUSES
+    licence: bool = False  # needs a US export licence (gated by model.gpu.export_licence)
+    in_country: float = 1.0  # share of the delivered GPUs installed in this country [1]
+
+
+@dataclass(frozen=True)
+class StatusPrior:
+    """PERT (low, mode, high) of the delivered fraction and of the delay of one status."""
+
+    fraction: tuple[float, float, float]
+    delay: tuple[float, float, float]
 
 
 @dataclass(frozen=True)
@@ -95,26 +121,32 @@ class AiRaceParams:
     drift_sd: Slot
     volatility: Slot
     regional_share: Slot
-    coverage: Slot
-    coverage_dispersion: float
-    untracked_h100e: float
+    anchor_lambda: float
+    unanchored_h100e: float
     organic_growth: Slot
     organic_growth_dispersion: float
+    signal_dispersion: float
+    signal_passthrough: Slot
     retirement_rate: Slot
+    export_licence: Slot
+    programme_correlation: float
+    status: Mapping[str, StatusPrior]
     infrastructure_elasticity: Slot
     commercial_elasticity: Slot
     development_share: Slot
     peer_growth: Slot
     countries: tuple[CountryLevers, ...]
+    programmes: tuple[Programme, ...]  # every counted programme: the register's and the scenario's
 
     def slots(self) -> list[Slot]:
         out = [
             self.drift_sd,
             self.volatility,
             self.regional_share,
-            self.coverage,
             self.organic_growth,
+            self.signal_passthrough,
             self.retirement_rate,
+            self.export_licence,
             self.infrastructure_elasticity,
             self.commercial_elasticity,
             self.development_share,
@@ -131,8 +163,8 @@ class AiRaceParams:
                     r.burden,
                     r.burden_investment_growth,
                 ]
-            for p in c.programmes:
-                out += [p.fraction, p.delay]
+        for p in self.programmes:
+            out += [s for s in (p.fraction, p.delay) if s is not None]
         return out
 
     @property
@@ -261,14 +293,19 @@ TOP_KEYS = (
     "countries",
 )
 GPU_KEYS = (
-    "coverage",
-    "coverage_dispersion",
-    "untracked_h100e",
+    "anchor_lambda",
+    "unanchored_h100e",
     "organic_growth",
     "organic_growth_dispersion",
+    "signal_dispersion",
+    "signal_passthrough",
     "retirement_rate",
     "infrastructure_elasticity",
+    "export_licence",
+    "programme_correlation",
+    "status",
 )
+PRIOR_KEYS = ("fraction", "delay")
 INVESTMENT_KEYS = ("commercial_elasticity", "development_share", "peer_growth")
 COUNTRY_KEYS = (
     "installed_h100e",
@@ -287,7 +324,18 @@ REGULATION_KEYS = (
     "burden_from",
     "burden_investment_growth",
 )
-PROGRAMME_KEYS = ("gpus", "h100e_per_gpu", "start", "end", "fraction", "delay")
+PROGRAMME_KEYS = (
+    "gpus",
+    "h100e_per_gpu",
+    "start",
+    "end",
+    "fraction",
+    "delay",
+    "status",
+    "licence",
+    "in_country",
+    "counted",
+)
 
 GROWTH_LIMIT = 5.0  # |log growth| per year beyond which a rate is certainly a mistake
 
@@ -316,12 +364,16 @@ def parse_params(
         drift_sd=top.slot("drift_sd", None, 0.0, 1.0),
         volatility=top.slot("volatility", None, 0.0, 1.0),
         regional_share=top.slot("regional_share", 0.0, 0.0, 1.0),
-        coverage=g.slot("coverage", None, 0.0, guard=1e4),
-        coverage_dispersion=g.number("coverage_dispersion", 0.0, 0.0, 3.0),
-        untracked_h100e=g.number("untracked_h100e", None, 0.0, 1e9),
+        anchor_lambda=g.number("anchor_lambda", 4.0, 0.0, 100.0),
+        unanchored_h100e=g.number("unanchored_h100e", None, 0.0, 1e9),
         organic_growth=g.slot("organic_growth", None, guard=GROWTH_LIMIT),
         organic_growth_dispersion=g.number("organic_growth_dispersion", 0.0, 0.0, 3.0),
+        signal_dispersion=g.number("signal_dispersion", 0.0, 0.0, 3.0),
+        signal_passthrough=g.slot("signal_passthrough", 0.0, 0.0, 10.0),
         retirement_rate=g.slot("retirement_rate", None, 0.0, guard=GROWTH_LIMIT),
+        export_licence=g.slot("export_licence", 1.0, 0.0, 1.0),
+        programme_correlation=g.number("programme_correlation", 0.0, 0.0, 1.0),
+        status=_parse_status(table.get("gpu", {}).get("status", {}), ctx),
         infrastructure_elasticity=g.slot("infrastructure_elasticity", None, 0.0, guard=10.0),
         commercial_elasticity=inv.slot("commercial_elasticity", None, 0.0, guard=10.0),
         development_share=inv.slot("development_share", 0.0, 0.0, guard=10.0),
@@ -341,7 +393,12 @@ def parse_params(
                 "use an ISO 3166 alpha-3 code of the 62 countries (simulator/data/countries.csv)",
             )
         levers.append(_parse_country(iso, spec, key, ctx))
-    return AiRaceParams(**params, countries=tuple(levers))
+    # Countries with register programmes and no table of their own: the register as it is.
+    programmes = [p for lev in levers for p in lev.programmes]
+    for iso in dict.fromkeys(r.iso3 for r in gpu_register() if r.counted):
+        if iso not in ctab:
+            programmes += _parse_programmes(iso, {}, f"model.countries.{iso}.programmes", ctx)
+    return AiRaceParams(**params, countries=tuple(levers), programmes=tuple(programmes))
 
 
 def _parse_country(iso: str, spec: Any, key: str, ctx: _Context) -> CountryLevers:
@@ -370,30 +427,102 @@ def _parse_country(iso: str, spec: Any, key: str, ctx: _Context) -> CountryLever
             burden_from=r.year("burden_from", MIN_YEAR),
             burden_investment_growth=r.slot("burden_investment_growth", 0.0, guard=GROWTH_LIMIT),
         )
-    programmes = []
-    if t.has("programmes"):
-        ptab = spec["programmes"]
-        if not isinstance(ptab, Mapping):
-            raise ctx.error(f"{key}.programmes", "must be a table of programmes keyed by a name")
-        for name, pspec in ptab.items():
-            pkey = f"{key}.programmes.{name}"
-            p = _Table(pspec, pkey, ctx, PROGRAMME_KEYS)
-            start = p.number("start", None, float(LAST_DATA_YEAR), float(MAX_YEAR))
-            end = p.number("end", None, start, float(MAX_YEAR + 1))
-            if not end > start:
-                raise ctx.error(
-                    f"{pkey}.end", f"must be after start = {start:g}, got {end:g}; fix the schedule"
-                )
-            programmes.append(
-                Programme(
-                    country=iso,
-                    name=str(name),
-                    gpus=p.number("gpus", None, 0.0, 1e10),
-                    h100e_per_gpu=p.number("h100e_per_gpu", None, 1e-3, 1e3),
-                    start=start,
-                    end=end,
-                    fraction=p.slot("fraction", 1.0, 0.0, 1.0),
-                    delay=p.slot("delay", 0.0, 0.0, 50.0),
-                )
+    programmes = _parse_programmes(iso, spec.get("programmes", {}), f"{key}.programmes", ctx)
+    return CountryLevers(iso, installed, organic, investment, regulation, programmes)
+
+
+def _parse_status(spec: Any, ctx: _Context) -> dict[str, StatusPrior]:
+    """``[model.gpu.status.<status>]``: PERT (low, mode, high) of fraction and delay."""
+    t = _Table(spec, "model.gpu.status", ctx, STATUSES)
+    out = {}
+    for status in STATUSES:
+        key = f"model.gpu.status.{status}"
+        given = _Table(spec.get(status, {}), key, ctx, PRIOR_KEYS) if t.has(status) else None
+        prior = {}
+        for name, high in (("fraction", 1.0), ("delay", 50.0)):
+            v = DEFAULT_STATUS[status][name]
+            if given is not None and given.has(name):
+                v = given.table[name]
+            ok = (
+                isinstance(v, (list, tuple))
+                and len(v) == 3
+                and all(finite_number(x) for x in v)
+                and 0.0 <= v[0] <= v[1] <= v[2] <= high
+                and v[2] > v[0]
             )
-    return CountryLevers(iso, installed, organic, investment, regulation, tuple(programmes))
+            if not ok:
+                raise ctx.error(
+                    f"{key}.{name}",
+                    f"must be [low, mode, high] with 0 ≤ low ≤ mode ≤ high ≤ {high:g} and "
+                    f"low < high, got {v!r}",
+                )
+            prior[name] = (float(v[0]), float(v[1]), float(v[2]))
+        out[status] = StatusPrior(**prior)
+    return out
+
+
+def _parse_programmes(iso: str, ptab: Any, key: str, ctx: _Context) -> tuple[Programme, ...]:
+    """The register's programmes of ``iso`` (gpu_programmes.csv), with the scenario's changes.
+
+    A table ``[model.countries.<iso>.programmes.<id>]`` changes the register's programme ``id``
+    key by key (``counted = true`` adds one the register does not count); another name adds a
+    programme, which then needs gpus, h100e_per_gpu, start and end.
+    """
+    if not isinstance(ptab, Mapping):
+        raise ctx.error(key, "must be a table of programmes keyed by a name")
+    register = {r.id: r for r in gpu_register() if r.iso3 == iso}
+    names = [r.id for r in register.values() if r.counted]
+    names += [n for n in ptab if n not in names]
+    out = []
+    for name in names:
+        row = register.get(name)
+        spec = ptab.get(name, {})
+        p = _Table(spec, f"{key}.{name}", ctx, PROGRAMME_KEYS)
+        counted = spec.get("counted", row.counted if row else True)
+        if not isinstance(counted, bool):
+            raise ctx.error(p.path("counted"), f"must be true or false, got {counted!r}")
+        if not counted:
+            if set(spec) - {"counted"}:
+                why = f" ({row.overlap})" if row is not None and row.overlap else ""
+                raise ctx.error(
+                    p.key,
+                    f"the register does not count this programme{why}; "
+                    "add counted = true to count it, or remove the table",
+                )
+            continue
+        out.append(_programme(iso, str(name), p, row, ctx))
+    return tuple(out)
+
+
+def _programme(iso: str, name: str, p: _Table, row: Any, ctx: _Context) -> Programme:
+    def default(field: str) -> Any:
+        value = getattr(row, field, None) if row is not None else None
+        return None if value is None or value != value else value  # NaN: not in the register
+
+    start = p.number("start", default("start"), ANCHOR_DATE, float(MAX_YEAR))
+    end = p.number("end", default("end"), start, float(MAX_YEAR + 1))
+    if not end > start:
+        raise ctx.error(p.path("end"), f"must be after start = {start:g}, got {end:g}; fix it")
+    status = p.table.get("status", default("status") or "announced")
+    if status not in STATUSES:
+        raise ctx.error(
+            p.path("status"),
+            f"must be one of {', '.join(STATUSES)}, got {status!r}"
+            + did_you_mean(str(status), STATUSES),
+        )
+    licence = p.table.get("licence", bool(default("licence")))
+    if not isinstance(licence, bool):
+        raise ctx.error(p.path("licence"), f"must be true or false, got {licence!r}")
+    return Programme(
+        country=iso,
+        name=name,
+        gpus=p.number("gpus", default("gpus"), 0.0, 1e10),
+        h100e_per_gpu=p.number("h100e_per_gpu", default("h100e_per_gpu"), 1e-3, 1e3),
+        start=start,
+        end=end,
+        fraction=p.slot("fraction", None, 0.0, 1.0) if p.has("fraction") else None,
+        delay=p.slot("delay", None, 0.0, 50.0) if p.has("delay") else None,
+        status=status,
+        licence=licence,
+        in_country=p.number("in_country", default("in_country") if row else 1.0, 0.0, 1.0),
+    )

@@ -6,9 +6,10 @@ yearly as a random walk with an uncertain drift; policy levers (GPU deliveries, 
 investment, regulation) add to the latent scores of the countries they concern. Every reported
 year each pillar is min–max rescaled across countries and the seven pillars are combined and
 rescaled exactly as Tortoise builds its index (:mod:`.tortoise`). A parallel account tracks every
-country's AI-accelerator stock in H100-equivalents: a 2025 base (Epoch AI's tracked capacity
-times an uncertain coverage multiplier, or a reported national total), organic growth net of
-retirement, and announced programmes delivered on uncertain schedules.
+country's AI-accelerator stock installed in the country, in H100-equivalents: a 2025 base drawn
+from the country's sourced anchor interval (a default below every anchor for the others),
+organic growth per country net of retirement, and the register's programmes delivered on
+uncertain schedules with status-dependent priors.
 
 Both outputs are "higher is better": ``ai_index`` (0–100) and ``gpu_stock`` (H100e).
 
@@ -17,8 +18,9 @@ kept as ``X = exp(y) = s + c_p`` and updated by multiplication: the random walk 
 are multiplicative factors, and the offset ``c_p`` cancels in the min–max rescaling. A shock
 common to every country of a pillar would cancel too, so the model draws none; countries'
 fortunes are correlated through regional shocks instead. Random numbers per draw:
-``7·62`` drifts, ``62 + 5`` shocks per simulated year and ``2·62`` GPU draws, plus one uniform
-per country with a regulation lever (1,161 normals for a 2030 horizon).
+``7·62`` drifts, ``62 + 5`` shocks per simulated year and, for the GPU account, one per anchor,
+one per country and two per (programme + country), plus one uniform per country with a
+regulation lever (see :meth:`AiRace.normals_per_draw`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy import stats
+from scipy.special import ndtr
 
 from ...errors import ConfigError
 from ..base import Bins, Model, Stepper
@@ -38,6 +42,7 @@ from .config import (
     LAST_DATA_YEAR,
     MAX_YEAR,
     MIN_YEAR,
+    STATUSES,
     AiRaceParams,
     CountryLevers,
     parse_params,
@@ -52,6 +57,8 @@ from .tortoise import (
     TALENT,
     countries,
     data_sha256,
+    gpu_anchors,
+    gpu_growth_signals,
     investment_reference_growth,
     private_investment,
     tortoise_2021,
@@ -63,6 +70,25 @@ LEVER_STEP_LIMIT = 20.0  # guard on one year's lever increment [latent units]
 RENORMALISE_EVERY = 10  # years between rescalings of the state (overflow guard)
 CHUNK = 512  # draws simulated together (working arrays of ~2 MB: they stay in a core's L2)
 MIN_FACTOR = 0.05  # a one-off lever never cuts a latent score below 5% of its value
+PPF_POINTS = 1025  # grid of the tabulated PERT quantile functions (anchors, status priors)
+
+
+def _pert_ppf(low: float, mode: float, high: float, lam: float = 4.0) -> np.ndarray:
+    """The PERT(low, mode, high; λ) quantile function on ``PPF_POINTS`` equal steps of u
+    (λ = 0: uniform on [low, high])."""
+    span = high - low
+    a = 1.0 + lam * (mode - low) / span
+    b = 1.0 + lam * (high - mode) / span
+    return low + span * stats.beta(a, b).ppf(np.linspace(0.0, 1.0, PPF_POINTS))
+
+
+def _quantiles(table: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Column ``i`` of ``u`` (n, k) through the tabulated quantile function ``table[i]`` (k, G)."""
+    pos = u * (table.shape[1] - 1)
+    i0 = np.minimum(pos.astype(np.intp), table.shape[1] - 2)
+    w = pos - i0
+    cols = np.arange(table.shape[0])[None, :]
+    return table[cols, i0] * (1.0 - w) + table[cols, i0 + 1] * w
 
 
 class AiRace(Model):
@@ -132,26 +158,50 @@ class AiRace(Model):
         )
 
     def _setup_gpus(self, table) -> None:
-        """The 2025 base (tracked-equivalent, before coverage) and the 2022–2024 ratios."""
+        """The 2025 anchors and unanchored default, history ratios, growth signals, programmes."""
         tg = tracked_gpus()
-        p = self.params
+        p, n_c = self.params, self.n_countries
         i25 = tg.years.index(LAST_DATA_YEAR)
-        infra = table.scores[:, INFRASTRUCTURE]
-        # Untracked countries: untracked_h100e scaled by the 2021 Infrastructure score.
-        untracked = np.maximum(p.untracked_h100e * infra / 100.0, GPU_FLOOR)
-        base = untracked.copy()
-        world_ratio = tg.world / tg.world[i25]
-        hist_years = [y for y in tg.years if y < LAST_DATA_YEAR]
-        ratios = np.tile(world_ratio[: len(hist_years), None], (1, self.n_countries))
-        floors = untracked[None, :] * ratios
+        anchors = [a for iso, a in gpu_anchors().items() if iso in self.countries]
+        self.anchor_index = np.array([self.countries.index(a.iso3) for a in anchors], dtype=np.intp)
+        lam = p.anchor_lambda
+        self.anchor_ppf = np.stack([_pert_ppf(a.low, a.central, a.high, lam) for a in anchors])
+        # Unanchored countries: their tracked capacity or unanchored_h100e scaled by the 2021
+        # Infrastructure score, whichever is larger, capped at the smallest anchored low: no
+        # unanchored country can outrank an anchored one in 2025.
+        tracked25 = np.zeros(n_c)
+        ratios = np.tile((tg.world / tg.world[i25])[:i25, None], (1, n_c))
         for iso, values in tg.by_country.items():
             j = self.countries.index(iso)
-            base[j] = max(values[i25], GPU_FLOOR)
-            ratios[:, j] = values[: len(hist_years)] / base[j]
-        self.gpu_base_tracked = base  # (country,) [tracked H100e]
-        self.gpu_hist_years = tuple(hist_years)
-        self.gpu_hist_ratio = ratios  # (hist year, country)
-        self.gpu_hist_floor = floors / base[None, :]  # floor as a ratio of the base
+            tracked25[j] = values[i25]
+            if values[i25] > 0:
+                ratios[:, j] = values[:i25] / values[i25]
+        self.unanchored_cap = min(a.low for a in anchors)
+        default = np.maximum(p.unanchored_h100e * table.scores[:, INFRASTRUCTURE] / 100, tracked25)
+        self.gpu_base_default = np.clip(default, GPU_FLOOR, self.unanchored_cap)
+        self.gpu_hist_years = tg.years[:i25]
+        self.gpu_hist_ratio = ratios  # (history year, country): stock over the 2025 stock
+        signals = gpu_growth_signals()
+        self.gpu_has_signal = np.array([c in signals for c in self.countries])
+        self.gpu_signal = np.array([signals.get(c, 0.0) for c in self.countries])
+        self._setup_programmes()
+
+    def _setup_programmes(self) -> None:
+        progs = self.params.programmes
+        self.prog_country = np.array(
+            [self.countries.index(q.country) for q in progs], dtype=np.intp
+        )
+        self.prog_cap = np.array([q.gpus * q.h100e_per_gpu * q.in_country for q in progs])
+        self.prog_start = np.array([q.start for q in progs])
+        self.prog_length = np.array([q.end - q.start for q in progs])
+        self.prog_licence = np.array([q.licence for q in progs], dtype=bool)
+        priors = self.params.status
+        tables = {
+            s: [_pert_ppf(*getattr(priors[s], k)) for k in ("fraction", "delay")] for s in STATUSES
+        }
+        empty = np.zeros((0, PPF_POINTS))
+        self.prog_fraction_ppf = np.stack([tables[q.status][0] for q in progs]) if progs else empty
+        self.prog_delay_ppf = np.stack([tables[q.status][1] for q in progs]) if progs else empty
 
     def _setup_investment(self) -> None:
         """Latent Commercial increments implied by the investment data, relative to peers."""
@@ -183,8 +233,8 @@ class AiRace(Model):
         }
 
     def normals_per_draw(self) -> int:
-        c, t = self.n_countries, len(self.steps)
-        return 7 * c + (c + self.n_regions) * t + 2 * c
+        c, t, q = self.n_countries, len(self.steps), len(self.params.programmes)
+        return 7 * c + (c + self.n_regions) * t + len(self.anchor_index) + c + 2 * (q + c)
 
     def start(
         self,
@@ -194,7 +244,7 @@ class AiRace(Model):
     ) -> _RaceStepper:
         # One generator per named component; chunks of draws take consecutive rows from each,
         # so the numbers are those of one (n, ...) array per component, draw axis first.
-        gens = {"pillar_drift": rngs("pillar_drift"), "gpu_country": rngs("gpu_country")}
+        gens = {k: rngs(k) for k in ("pillar_drift", "gpu_anchor", "gpu_growth", "gpu_programmes")}
         for year in self.steps:
             gens[f"country_shocks:{year}"] = rngs(f"country_shocks:{year}")
             gens[f"regional_shocks:{year}"] = rngs(f"regional_shocks:{year}")
@@ -370,42 +420,59 @@ def _apply(target: np.ndarray, inc: np.ndarray) -> None:
 
 
 class _GpuAccount:
-    """Every country's GPU stock [H100e] through the years, for one block of draws."""
+    """Every country's GPU stock [H100e] through the years, for one block of draws.
+
+    The stock is AI accelerators installed in the country, in H100-equivalents: a 2025 base
+    (the anchors), organic growth net of retirement from 2026, and the programmes' deliveries
+    after the anchor date (everything delivered before it is in the anchors).
+    """
 
     def __init__(self, model: AiRace, factors, gens, n: int):
         p = model.params
         self.model = model
-        z = gens["gpu_country"].standard_normal((n, 2, model.n_countries))
-        coverage = p.coverage.draw(factors, n)[:, None] * np.exp(p.coverage_dispersion * z[:, 0])
-        self.base = model.gpu_base_tracked * coverage
-        self.growth = (
-            p.organic_growth.draw(factors, n)[:, None] + p.organic_growth_dispersion * z[:, 1]
-        )
-        self.retire = p.retirement_rate.draw(factors, n)
-        # Programme q: country prog_country[q], delivering prog_total[:, q] H100e linearly over
-        # prog_length[q] years from prog_start[:, q].
-        self.prog_country: list[int] = []
-        self.prog_length: list[float] = []
-        totals, starts = [], []
+        base = np.tile(model.gpu_base_default, (n, 1))
+        u = ndtr(gens["gpu_anchor"].standard_normal((n, len(model.anchor_index))))
+        base[:, model.anchor_index] = _quantiles(model.anchor_ppf, u)
+        z = gens["gpu_growth"].standard_normal((n, model.n_countries))
+        z *= np.where(model.gpu_has_signal, p.signal_dispersion, p.organic_growth_dispersion)
+        growth = z
+        growth += p.organic_growth.draw(factors, n)[:, None]
+        growth += p.signal_passthrough.draw(factors, n)[:, None] * model.gpu_signal
         for lev in p.countries:
             j = model.lever_index[lev.iso3]
             if lev.installed_h100e is not None:
-                self.base[:, j] = lev.installed_h100e.draw(factors, n)
+                base[:, j] = lev.installed_h100e.draw(factors, n)
             if lev.organic_growth is not None:
-                self.growth[:, j] = lev.organic_growth.draw(factors, n)
-            for prog in lev.programmes:
-                totals.append(prog.gpus * prog.h100e_per_gpu * prog.fraction.draw(factors, n))
-                starts.append(prog.start + prog.delay.draw(factors, n))
-                self.prog_country.append(j)
-                self.prog_length.append(prog.end - prog.start)
-        self.prog_total = np.stack(totals, axis=1) if totals else np.zeros((n, 0))
-        self.prog_start = np.stack(starts, axis=1) if starts else np.zeros((n, 0))
-        np.maximum(self.base, GPU_FLOOR, out=self.base)
-        net = self.growth - self.retire[:, None]
+                growth[:, j] = lev.organic_growth.draw(factors, n)
+        self.base = np.maximum(base, GPU_FLOOR)
+        self.retire = p.retirement_rate.draw(factors, n)
+        net = growth - self.retire[:, None]
         self.yearly = np.exp(np.clip(net, -2 * GROWTH_LIMIT, 2 * GROWTH_LIMIT))
         self.organic = self.base.copy()
-        self.prog_stock = np.zeros((n, len(self.prog_country)))
         self.decay = np.exp(-self.retire)
+        self._draw_programmes(factors, gens, n)
+
+    def _draw_programmes(self, factors, gens, n: int) -> None:
+        """Programme q delivers ``prog_total[:, q]`` H100e linearly from ``prog_start[:, q]``."""
+        m, p = self.model, self.model.params
+        q_n = len(p.programmes)
+        z = gens["gpu_programmes"].standard_normal((n, 2, q_n + m.n_countries))
+        rho = p.programme_correlation  # within a country: a common part of the draws
+        u = ndtr(
+            math.sqrt(rho) * z[:, :, q_n + m.prog_country] + math.sqrt(1 - rho) * z[:, :, :q_n]
+        )
+        fraction = _quantiles(m.prog_fraction_ppf, u[:, 0])
+        delay = _quantiles(m.prog_delay_ppf, u[:, 1])
+        for q, prog in enumerate(p.programmes):
+            if prog.fraction is not None:
+                fraction[:, q] = prog.fraction.draw(factors, n)
+            if prog.delay is not None:
+                delay[:, q] = prog.delay.draw(factors, n)
+        licensed = p.export_licence.draw(factors, n)
+        fraction *= np.where(m.prog_licence, licensed[:, None], 1.0)
+        self.prog_total = m.prog_cap * fraction
+        self.prog_start = m.prog_start + delay
+        self.prog_stock = np.zeros((n, q_n))
 
     def per_draw(self) -> dict[str, np.ndarray]:
         """The account's per-draw arrays (draw axis first), for resampling."""
@@ -414,8 +481,7 @@ class _GpuAccount:
 
     def history(self, year: int) -> np.ndarray:
         m = self.model
-        i = m.gpu_hist_years.index(year)
-        ratio = np.maximum(m.gpu_hist_ratio[i], m.gpu_hist_floor[i])
+        ratio = m.gpu_hist_ratio[m.gpu_hist_years.index(year)]
         return np.clip(self.base * ratio, GPU_FLOOR, GPU_CAP)
 
     def step(self, year: int) -> np.ndarray | None:
@@ -426,17 +492,20 @@ class _GpuAccount:
             self.organic *= self.yearly
             np.clip(self.organic, 1e-6, GPU_CAP, out=self.organic)
         stock = self.organic.copy()
-        if self.prog_country:
+        if self.prog_stock.shape[1]:
+            m = self.model
+            # Programmes start at the anchor date or later (config.py checks): nothing delivered
+            # before the anchors is counted twice.
+            done = _delivered(year + 1, self.prog_start, m.prog_length)
+            done -= _delivered(year, self.prog_start, m.prog_length)
             self.prog_stock *= self.decay[:, None]
-            for q, (j, length) in enumerate(zip(self.prog_country, self.prog_length, strict=True)):
-                start = self.prog_start[:, q]
-                done = _delivered(year + 1, start, length) - _delivered(year, start, length)
-                self.prog_stock[:, q] += self.prog_total[:, q] * done
+            self.prog_stock += self.prog_total * done
+            for q, j in enumerate(m.prog_country):  # exact sums, in the same order for any chunk
                 stock[:, j] += self.prog_stock[:, q]
         return np.clip(stock, GPU_FLOOR, GPU_CAP, out=stock)
 
 
-def _delivered(t: float, start: np.ndarray, length: float) -> np.ndarray:
+def _delivered(t: float, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Share of a programme delivered by time ``t``: linear from ``start`` over ``length``."""
     return np.clip((t - start) / length, 0.0, 1.0)
 

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import io
 import itertools
+import math
 from dataclasses import dataclass
 from importlib import resources
 
@@ -56,6 +57,9 @@ DATA_FILES: tuple[str, ...] = (
     "tortoise_editions.csv",
     "gpu_clusters_tracked_h100e.csv",
     "gpu_programs.csv",
+    "gpu_anchors_2025.csv",
+    "gpu_programmes.csv",
+    "gpu_growth_signals.csv",
     "private_ai_investment_usd_bn.csv",
 )
 
@@ -163,7 +167,8 @@ class TrackedGpus:
     """Epoch AI's tracked cluster capacity (H100e) by country, end of 2022, 2023, 2024, Oct 2025.
 
     ``years`` labels the columns by model year (2025 is the 31 Oct 2025 column). ``world`` is
-    the tracked world total; ``by_country`` maps ISO codes to rows (17 countries).
+    the tracked world total; ``by_country`` maps ISO codes to rows (every country of the model
+    with tracked capacity). Superseded cluster phases are not counted (docs/build_gpu_data.py).
     """
 
     years: tuple[int, ...]
@@ -187,6 +192,100 @@ def tracked_gpus() -> TrackedGpus:
             by_country[c.code(r["country"])] = values
     assert world is not None
     return TrackedGpus(years, world, by_country)
+
+
+@dataclass(frozen=True)
+class GpuAnchor:
+    """A 2025 anchor: AI accelerators installed in a country at the end of 2025 [H100e]."""
+
+    iso3: str
+    low: float
+    central: float
+    high: float
+    basis: str  # reported | derived | estimate
+    source: str  # the sources of the derivation's rows (URLs, " ; "-separated)
+    derivation: str
+
+
+@functools.cache
+def gpu_anchors() -> dict[str, GpuAnchor]:
+    """The 2025 anchors by ISO code (gpu_anchors_2025.csv); ``WLD`` is the world total."""
+    return {
+        r["iso3"]: GpuAnchor(
+            r["iso3"],
+            float(r["low"]),
+            float(r["central"]),
+            float(r["high"]),
+            r["basis"],
+            r["source"],
+            r["derivation"],
+        )
+        for r in read_table("gpu_anchors_2025.csv")
+    }
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One row of the programme register (gpu_programmes.csv); NaN where the file is empty."""
+
+    iso3: str
+    id: str
+    name: str
+    gpus: float
+    h100e_per_gpu: float
+    start: float
+    end: float
+    status: str
+    licence: bool  # needs a US export licence
+    in_country: float
+    counted: bool
+    overlap: str
+    basis: str
+    source_url: str
+
+
+def _float(text: str) -> float:
+    return float(text) if text.strip() else math.nan
+
+
+@functools.cache
+def gpu_register() -> tuple[RegisterRow, ...]:
+    """Every announced national or company GPU programme 2025–2030 (gpu_programmes.csv)."""
+    return tuple(
+        RegisterRow(
+            r["iso3"],
+            r["id"],
+            r["name"],
+            _float(r["gpus"]),
+            _float(r["h100e_per_gpu"]),
+            _float(r["start"]),
+            _float(r["end"]),
+            r["status"],
+            r["licence"] == "US",
+            _float(r["in_country"]),
+            r["counted"] == "yes",
+            r["overlap"],
+            r["basis"],
+            r["source_url"],
+        )
+        for r in read_table("gpu_programmes.csv")
+    )
+
+
+@functools.cache
+def gpu_growth_signals() -> dict[str, float]:
+    """Each country's data-centre growth signal: its yearly log growth less the world's.
+
+    From gpu_growth_signals.csv: ``log(to / from) / (to_year − from_year)`` per row, minus the
+    same for the ``WLD`` row (IEA world data-centre electricity, 0.137 a year).
+    """
+    rates = {
+        r["iso3"]: math.log(float(r["to_value"]) / float(r["from_value"]))
+        / (int(r["to_year"]) - int(r["from_year"]))
+        for r in read_table("gpu_growth_signals.csv")
+    }
+    world = rates.pop("WLD")
+    return {iso: rate - world for iso, rate in rates.items()}
 
 
 @functools.cache

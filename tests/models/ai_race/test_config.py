@@ -19,7 +19,19 @@ from tests.helpers.ai_race import BASELINE, simulate
         ("model.volatilty=0.1", r"model\.volatilty: unknown key \(did you mean 'volatility'\?\)"),
         ("model.volatility=-0.1", r"model\.volatility: must be within \[0, 1\], got -0\.1"),
         ("model.regional_share=1.5", r"model\.regional_share: must be within \[0, 1\]"),
-        ("model.gpu.coverage_dispersion=-1", r"model\.gpu\.coverage_dispersion: must be within"),
+        ("model.gpu.signal_dispersion=-1", r"model\.gpu\.signal_dispersion: must be within"),
+        ("model.gpu.coverage=5", r"model\.gpu\.coverage: unknown key"),
+        ("model.gpu.export_licence=1.5", r"model\.gpu\.export_licence: must be within \[0, 1\]"),
+        ("model.gpu.status.mou.fraction=[0.5, 0.2, 0.8]", r"status\.mou\.fraction: must be \[low"),
+        ("model.gpu.status.signed.fraction=[0, 1, 1]", r"did you mean 'delivered'|unknown key"),
+        (
+            'model.countries.KOR.programmes.nvidia_sk.status="sure"',
+            r"nvidia_sk\.status: must be one",
+        ),
+        ("model.countries.KOR.programmes.nvidia_sk.counted=1", r"nvidia_sk\.counted: must be true"),
+        ("model.countries.KOR.programmes.nvidia_sk.start=2025.9", r"nvidia_sk\.start: must be"),
+        ("model.countries.KOR.programmes.sk_aws_ulsan.gpus=1", r"ulsan: the register does not"),
+        ("model.countries.KOR.programmes.nvidia_sk.in_country=2", r"in_country: must be within"),
         ("model.gpu.retirement_rate=-0.1", r"model\.gpu\.retirement_rate: must be ≥ 0"),
         ("model.gpu.infrastructur_elasticity=1", r"did you mean 'infrastructure_elasticity'"),
         ("model.countries.KOR.regulation.reform_probability=1.2", r"reform_probability: must be"),
@@ -31,7 +43,7 @@ from tests.helpers.ai_race import BASELINE, simulate
             "model.countries.KOR.programmes.nvidia_sk.delay=-1",
             r"nvidia_sk\.delay: must be within \[0, 50\]",
         ),
-        ('model.countries.KOR.installed_h100e="kor_instaled_h100e"', r"did you mean"),
+        ('model.countries.KOR.installed_h100e="kor_fraction_sj"', r"did you mean"),
         ("model.countries.XKR.installed_h100e=1", r"'XKR' is not a country of the model"),
         ("model.countries.KOR.programmes.x.gpus=1", r"programmes\.x: missing 'start'"),
         ("model.drift_sd=true", r"model\.drift_sd: must be a finite number or the name"),
@@ -63,8 +75,8 @@ def test_unused_and_missing_factors():
         build_model(
             load_scenario(BASELINE, ['factors.extra={dist = "uniform", low = 0, high = 1}'])
         )
-    with pytest.raises(ConfigError, match=r"model\.gpu\.coverage: 'nope' is not a factor"):
-        build_model(load_scenario(BASELINE, ['model.gpu.coverage="nope"']))
+    with pytest.raises(ConfigError, match=r"model\.gpu\.export_licence: 'nope' is not a factor"):
+        build_model(load_scenario(BASELINE, ['model.gpu.export_licence="nope"']))
 
 
 def test_a_number_can_replace_a_factor_and_any_country_can_have_levers():
