@@ -58,7 +58,8 @@ def next_temperature(w: np.ndarray, ll: np.ndarray, phi: float) -> float:
     live = (w > 0) & ~np.isneginf(ll)
     if not live.any():
         return rest
-    wl, x = w[live], ll[live] - ll[live].max()  # a shift cancels in the ratio
+    # Scale and shift cancel in the ratio; they keep tiny weights and likelihoods finite.
+    wl, x = w[live] / w[live].max(), ll[live] - ll[live].max()
 
     def cess(d: float) -> float:
         a = np.exp(d * x)
