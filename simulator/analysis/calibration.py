@@ -42,6 +42,7 @@ class YearCheck:
     ess_before_resampling: float
     ess_after_resampling: float
     unique_ancestors: float  # particles of the year with descendants in the final population
+    tempering_steps: float = 1.0  # mean steps per block that brought in the year's likelihood
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ def _year_checks(ds: xr.Dataset) -> tuple[YearCheck, ...]:
             ess_before_resampling=float(ds["ess_before_resampling"].values[i]),
             ess_after_resampling=float(ds["ess_after_resampling"].values[i]),
             unique_ancestors=float(ds["unique_ancestors"].values[i]),
+            tempering_steps=float(ds["tempering_steps"].values[i])
+            if "tempering_steps" in ds
+            else 1.0,
         )
         for i, y in enumerate(ds["observed_year"].values)
     )

@@ -129,6 +129,7 @@ def prim(
     min_coverage: float = 0.5,
     threshold_density: float | None = None,
     se_margin: float = 2.0,
+    groups: np.ndarray | None = None,
 ) -> PrimResult:
     """Peel a box around the draws where ``y`` is 1 and choose one box on the trajectory.
 
@@ -148,6 +149,9 @@ def prim(
         Smallest box mass (share of all the weight) peeling may reach.
     min_coverage, threshold_density, se_margin
         The box-choice rule (module docstring).
+    groups
+        Optional group of each draw (an SMC run's ``ancestor``): draws of one group are copies,
+        so effective sample sizes count the weight of each group together.
 
     Returns
     -------
@@ -168,12 +172,19 @@ def prim(
             "run more draws or choose an outcome that happens more often (a larger top_k)"
         )
     data_lower, data_upper = x.min(axis=0), x.max(axis=0)
-    tr = _peel(x, w, pw, names, alpha=alpha, min_mass=min_mass)
+    tr = _peel(x, w, pw, names, alpha=alpha, min_mass=min_mass, groups=groups)
     chosen, rule, note = choose_box(
         tr, min_coverage=min_coverage, threshold_density=threshold_density, se_margin=se_margin
     )
     qp = quasi_p_values(
-        x, y, w, tr.lower[chosen], tr.upper[chosen], data_lower=data_lower, data_upper=data_upper
+        x,
+        y,
+        w,
+        tr.lower[chosen],
+        tr.upper[chosen],
+        data_lower=data_lower,
+        data_upper=data_upper,
+        groups=groups,
     )
     return PrimResult(
         names=names,
@@ -220,6 +231,7 @@ def _peel(
     *,
     alpha: float,
     min_mass: float,
+    groups: np.ndarray | None = None,
 ) -> Trajectory:
     """The peeling trajectory: the full box, then one peel at a time while one is allowed."""
     n, d = x.shape
@@ -244,7 +256,7 @@ def _peel(
                 p_box / w_box,
                 w_box / w_total,
                 wb.size,
-                w_box**2 / np.dot(wb, wb),
+                effective_size(wb, None if groups is None else groups[idx[0]]),
                 int(np.count_nonzero((lower > data_lower) | (upper < data_upper))),
                 peel,
             )
@@ -348,6 +360,15 @@ def binomial_upper_tail(x, n, p) -> np.ndarray:
     return np.where(x <= 0, 1.0, out)
 
 
+def effective_size(w: np.ndarray, groups: np.ndarray | None) -> float:
+    """Kish's ``(Σw)² / Σw²``; with ``groups``, each group's weight counted as one draw's."""
+    if groups is None:
+        return float(w.sum() ** 2 / np.dot(w, w))
+    _, inverse = np.unique(groups, return_inverse=True)
+    b = np.bincount(inverse, weights=w)
+    return float(w.sum() ** 2 / np.dot(b, b))
+
+
 def _in_box(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return np.all((x >= lower) & (x <= upper), axis=1)
 
@@ -361,15 +382,16 @@ def quasi_p_values(
     *,
     data_lower: np.ndarray,
     data_upper: np.ndarray,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quasi-p-value of each restriction of a box (module docstring); NaN if unrestricted.
 
-    With weights, the box's draws count as its Kish effective sample size and its outcome draws
-    as density × that size.
+    With weights, the box's draws count as its Kish effective sample size (by group, when
+    ``groups`` are given) and its outcome draws as density × that size.
     """
     inside = _in_box(x, lower, upper)
     wb = w[inside]
-    n_eff = wb.sum() ** 2 / np.dot(wb, wb)
+    n_eff = effective_size(wb, None if groups is None else groups[inside])
     hits = (w[inside] * y[inside]).sum() / wb.sum() * n_eff
     out = np.full(x.shape[1], np.nan)
     for j in np.flatnonzero((lower > data_lower) | (upper < data_upper)):

@@ -52,6 +52,7 @@ def discover(
         min_mass=min_mass,
         min_coverage=min_coverage,
         threshold_density=threshold_density,
+        groups=pd_.groups,
     )
     a = ds.attrs
     return Discovery(

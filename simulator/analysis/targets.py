@@ -114,6 +114,9 @@ class PerDraw:
     names: tuple[str, ...]
     metric: str
     year: int
+    #: Each draw's initial ancestor (SMC runs: rows sharing it are copies, not independent
+    #: draws), or None.
+    groups: np.ndarray | None = None
 
 
 def per_draw(
@@ -139,4 +142,5 @@ def per_draw(
     y = np.column_stack([(rank <= int(ds.attrs["top_k"])).astype(float), value])
     x = np.asarray(ds["factor_value"].values, dtype=float)[:, which]
     w = np.asarray(ds["weight"].values, dtype=float) if "weight" in ds else None
-    return PerDraw(x, y, w, tuple(names[j] for j in which), metric, year)
+    groups = np.asarray(ds["ancestor"].values) if "ancestor" in ds else None
+    return PerDraw(x, y, w, tuple(names[j] for j in which), metric, year, groups)

@@ -265,6 +265,7 @@ class BlockRunner:
             unique,
             np.zeros(0),
             np.zeros(0),
+            np.ones(nyo),
         )
 
     def _moves(self, u: np.ndarray) -> MoveSpec | None:
@@ -339,4 +340,5 @@ def _weighted_sums(fv: np.ndarray, w: np.ndarray, cond: SmcBlock, s_aa, s_ab) ->
         year_unique_ancestors=cond.unique_ancestors,
         move_acceptance=cond.move_acceptance,
         move_particles=cond.move_particles,
+        year_temper_steps=cond.temper_steps,
     )

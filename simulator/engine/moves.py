@@ -195,7 +195,7 @@ def _propose(ps, spec: MoveSpec, group: str, upto: int, rng: np.random.Generator
     model = ps.model
     prop = model.start(factors, _Replay(arrays, lat.kinds), ps.n)
     path = {m: np.empty((ps.n, upto + 1, len(model.countries))) for m in model.metrics}
-    loglik = np.zeros(ps.n)
+    ll_prev, ll_now = np.zeros(ps.n), np.zeros(ps.n)
     with np.errstate(divide="ignore"):
         for i, year in enumerate(model.years[: upto + 1]):
             scores = prop.advance(year)
@@ -204,8 +204,12 @@ def _propose(ps, spec: MoveSpec, group: str, upto: int, rng: np.random.Generator
             for obs in ps.observations:
                 if obs.year == year:
                     ci = model.countries.index(obs.country)
-                    loglik += np.log(obs.likelihood(scores[obs.metric], ci))
-    return prop, arrays, u, factors, path, loglik
+                    ll = np.log(obs.likelihood(scores[obs.metric], ci))
+                    if i == upto:
+                        ll_now += ll
+                    else:
+                        ll_prev += ll
+    return prop, arrays, u, factors, path, (ll_prev, ll_now)
 
 
 def move_labels(count: int) -> list[str]:
@@ -213,10 +217,11 @@ def move_labels(count: int) -> list[str]:
     return [f"{k + 1}:{group}" for k in range(count) for group in MOVE_GROUPS]
 
 
-def rejuvenate(ps, spec: MoveSpec, upto: int, smc_rngs) -> np.ndarray:
+def rejuvenate(ps, spec: MoveSpec, upto: int, smc_rngs, label: str = "") -> np.ndarray:
     """``spec.count`` sweeps of pCN moves of the live particles of ``ps`` (a ParticleSystem) at
-    model year index ``upto``, one move per group of :data:`MOVE_GROUPS` in each sweep; returns
-    each move's summed acceptance probability."""
+    model year index ``upto``, one move per group of :data:`MOVE_GROUPS` in each sweep, each
+    leaving ``ps``'s current (tempered) target invariant; returns each move's summed
+    acceptance probability. ``label`` names the moves' random streams."""
     live = ps.w > 0
     moves = [(k, group) for k in range(spec.count) for group in MOVE_GROUPS]
     rates = np.zeros(len(moves))
@@ -224,16 +229,18 @@ def rejuvenate(ps, spec: MoveSpec, upto: int, smc_rngs) -> np.ndarray:
         if group == "factors" and ps.latents.u.shape[1] == 0:  # no factors: nothing to move
             rates[i] = float(np.count_nonzero(live))
             continue
-        rng = smc_rngs(f"move:{k}:{group}")
-        prop, arrays, u, factors, path, loglik = _propose(ps, spec, group, upto, rng)
+        rng = smc_rngs(f"move:{label}{k}:{group}")
+        prop, arrays, u, factors, path, (ll_prev, ll_now) = _propose(ps, spec, group, upto, rng)
         with np.errstate(invalid="ignore"):
-            log_alpha = np.where(live, loglik - ps.loglik, -np.inf)
+            new = ps.target(ll_prev, ll_now, ps.phi)
+            log_alpha = np.where(live, new - ps.target(ps.ll_prev, ps.ll_now, ps.phi), -np.inf)
         log_alpha = np.nan_to_num(log_alpha, nan=-np.inf, posinf=0.0)
         accept = np.log(rng.random(ps.n)) < log_alpha
         rates[i] = float(np.exp(np.minimum(log_alpha, 0.0))[live].sum())  # Σ acceptance prob.
         ps.stepper.merge(prop, accept)
         ps.latents.merge(arrays, u, factors, accept)
-        ps.loglik = np.where(accept, loglik, ps.loglik)
+        ps.ll_prev = np.where(accept, ll_prev, ps.ll_prev)
+        ps.ll_now = np.where(accept, ll_now, ps.ll_now)
         for metric, x in path.items():
             ps.out[metric][:, : upto + 1] = np.where(
                 accept[:, None, None], x, ps.out[metric][:, : upto + 1]

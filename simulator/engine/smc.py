@@ -33,7 +33,7 @@ ratio.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,6 +44,36 @@ from .moves import Latents, MoveSpec, move_labels, rejuvenate
 #: Resample when the effective sample size falls below this fraction of the particles
 #: (the common default; Chopin & Papaspiliopoulos 2020, §10.2).
 RESAMPLE_ESS_FRACTION = 0.5
+#: Adaptive tempering: a year's likelihood is brought in as L^Δφ slices, each as large as keeps
+#: the conditional ESS (Zhou, Johansen & Aston 2016) at this fraction of the live particles'.
+TEMPER_ESS_FRACTION = 0.5
+MAX_TEMPER_STEPS = 12  # per observed year; the last step takes what remains of the likelihood
+
+
+def next_temperature(w: np.ndarray, ll: np.ndarray, phi: float) -> float:
+    """The tempering increment Δφ ∈ (0, 1 − φ]: the largest whose conditional ESS
+    ``(Σ w a)² / (Σw · Σ w a²)``, ``a = L^Δφ``, is at least :data:`TEMPER_ESS_FRACTION` of its
+    value as Δφ → 0 (particles with L = 0 are dropped at once, whatever Δφ). Bisection."""
+    rest = 1.0 - phi
+    live = (w > 0) & ~np.isneginf(ll)
+    if not live.any():
+        return rest
+    # Scale and shift cancel in the ratio; they keep tiny weights and likelihoods finite.
+    wl, x = w[live] / w[live].max(), ll[live] - ll[live].max()
+
+    def cess(d: float) -> float:
+        a = np.exp(d * x)
+        return (wl @ a) ** 2 / (wl.sum() * (wl @ (a * a)))
+
+    if cess(rest) >= TEMPER_ESS_FRACTION:
+        return rest
+    lo, hi = 0.0, rest
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cess(mid) >= TEMPER_ESS_FRACTION else (lo, mid)
+    return max(hi, 1e-9 * rest)
+
+
 CONDITIONING_METHODS = ("smc", "rejection")
 
 
@@ -84,6 +114,7 @@ class SmcBlock:
     unique_ancestors: np.ndarray  # (observed year,) particles of that year with live descendants
     move_acceptance: np.ndarray  # (move,) Σ over live particles of the acceptance probability
     move_particles: np.ndarray  # (move,) live particles moved
+    temper_steps: np.ndarray  # (observed year,) tempering steps (1: the likelihood at once)
 
 
 class ParticleSystem:
@@ -100,38 +131,64 @@ class ParticleSystem:
         nobs, nyo = len(observations), len(self.obs_years)
         self.out = {m: np.empty((n, len(model.years), len(model.countries))) for m in model.metrics}
         self.w = np.ones(n)
-        self.loglik = np.zeros(n)  # each particle's log-likelihood of the observations so far
+        # Log-likelihoods of each particle: of the observed years before the current one, and of
+        # the current year's observations; the target is ll_prev + phi · ll_now (tempering).
+        self.ll_prev, self.ll_now, self.phi = np.zeros(n), np.zeros(n), 1.0
         self.eve = np.arange(n)
         self.lineage: dict[int, np.ndarray] = {}  # observed year → ancestor index at that year
         self.latents = latents
         self.obs_lik, self.obs_w = np.zeros(nobs), np.zeros(nobs)
-        self.ess_before, self.ess_after = np.zeros(nyo), np.zeros(nyo)
+        self.ess_before, self.ess_after = np.full(nyo, float(n)), np.zeros(nyo)
         self.w_before, self.w_after = np.zeros(nyo), np.zeros(nyo)
+        self.steps = np.zeros(nyo)  # tempering steps taken at each observed year
 
-    def weigh(self, year: int, scores: Mapping[str, np.ndarray]) -> None:
-        """Multiply the weights by the likelihood of ``year``'s observations."""
+    def target(self, ll_prev: np.ndarray, ll_now: np.ndarray, phi: float) -> np.ndarray:
+        """The log target density (up to the prior) at tempering ``phi``; −inf stays −inf."""
+        if phi <= 0:
+            return ll_prev
+        return ll_prev + np.where(np.isneginf(ll_now), -np.inf, phi * ll_now)
+
+    def start_year(self, year: int, scores: Mapping[str, np.ndarray]) -> None:
+        """Compute the likelihood of ``year``'s observations for every particle (weights are
+        multiplied in by :meth:`temper`)."""
         t = self.obs_years.index(year)
-        w_prev = self.w.copy()
-        self.w_before[t] = w_prev.sum()
+        self.ll_prev = self.ll_prev + self.ll_now
+        self.ll_now = np.zeros(self.n)
+        self.phi = 0.0
+        self.w_before[t] = self.w.sum()
         with np.errstate(divide="ignore"):
             for j, obs in enumerate(self.observations):
                 if obs.year == year:
                     lik = obs.likelihood(
                         scores[obs.metric], self.model.countries.index(obs.country)
                     )
-                    self.obs_lik[j], self.obs_w[j] = np.dot(w_prev, lik), w_prev.sum()
-                    self.w *= lik
-                    self.loglik += np.log(lik)
+                    self.obs_lik[j], self.obs_w[j] = np.dot(self.w, lik), self.w.sum()
+                    self.ll_now += np.log(lik)
         self.lineage[year] = np.arange(self.n)
+
+    def temper(self, year: int) -> None:
+        """Multiply the weights by the next slice of the year's likelihood, ``L^(phi' − phi)``,
+        with ``phi'`` chosen so the conditional ESS is :data:`TEMPER_ESS_FRACTION` (or 1)."""
+        t = self.obs_years.index(year)
+        dphi = next_temperature(self.w, self.ll_now, self.phi)
+        if self.steps[t] + 1 >= MAX_TEMPER_STEPS:  # the last step takes what remains
+            dphi = 1.0 - self.phi
+        with np.errstate(invalid="ignore"):
+            inc = np.where(np.isneginf(self.ll_now), 0.0, np.exp(dphi * self.ll_now))
+        self.w = self.w * inc
+        self.phi = 1.0 if self.phi + dphi >= 1.0 - 1e-12 else self.phi + dphi
+        self.steps[t] += 1
         total, sq = self.w.sum(), np.dot(self.w, self.w)
         self.w_after[t] = total
-        self.ess_before[t] = self.ess_after[t] = total * total / sq if sq > 0 else 0.0
+        ess = total * total / sq if sq > 0 else 0.0
+        self.ess_before[t] = min(self.ess_before[t], ess)
+        self.ess_after[t] = ess
 
     def needs_resampling(self, year: int) -> bool:
         t = self.obs_years.index(year)
         if self.w_after[t] <= 0:  # every particle of the block is dead: it adds nothing
             return False
-        return self.ess_before[t] < RESAMPLE_ESS_FRACTION * self.n or bool((self.w <= 0).any())
+        return self.ess_after[t] < RESAMPLE_ESS_FRACTION * self.n or bool((self.w <= 0).any())
 
     def resample(self, year: int, upto: int, u: float) -> None:
         """Systematic resampling; histories up to model year index ``upto`` travel along."""
@@ -139,7 +196,7 @@ class ParticleSystem:
         self.stepper.take(idx)
         for metric in self.out:
             self.out[metric][:, : upto + 1] = self.out[metric][idx, : upto + 1]
-        self.eve, self.loglik = self.eve[idx], self.loglik[idx]
+        self.eve, self.ll_prev, self.ll_now = self.eve[idx], self.ll_prev[idx], self.ll_now[idx]
         for y in self.lineage:
             self.lineage[y] = self.lineage[y][idx]
         if self.latents is not None:
@@ -181,9 +238,16 @@ def run_smc(
             ps.out[metric][:, i] = x
         if year not in ps.obs_years:
             continue
-        ps.weigh(year, scores)
-        if ps.needs_resampling(year):
-            ps.resample(year, i, smc_rngs(f"resample:{year}").random())
+        ps.start_year(year, scores)
+        while ps.phi < 1.0:
+            ps.temper(year)
+            step = int(ps.steps[ps.obs_years.index(year)])
+            if ps.needs_resampling(year):
+                # The first step's stream keeps the name of the untempered filter's.
+                name = f"resample:{year}" if step == 1 else f"resample:{year}:{step}"
+                ps.resample(year, i, smc_rngs(name).random())
+            if latents is not None and ps.phi < 1.0:  # move at the intermediate temperature
+                rejuvenate(ps, replace(moves, count=1), i, smc_rngs, label=f"{year}:{step}:")
         if latents is not None and year == ps.obs_years[-1]:
             acceptance = rejuvenate(ps, moves, i, smc_rngs)
             moved[:] = np.count_nonzero(ps.w > 0)
@@ -203,6 +267,7 @@ def run_smc(
         ps.unique_ancestors(),
         acceptance,
         moved,
+        ps.steps,
     )
 
 

@@ -39,6 +39,7 @@ WEIGHTED_ARRAY_NAMES = {
     "year_unique_ancestors": "year_unique_ancestors",
     "move_acceptance": "move_acceptance",
     "move_particles": "move_particles",
+    "year_temper_steps": "year_temper_steps",
 }
 ARRAY_PREFIX = "sum:"
 
@@ -65,6 +66,7 @@ class WeightedSums:
     year_unique_ancestors: np.ndarray  # (observed year,) Σ over blocks of surviving ancestors
     move_acceptance: np.ndarray  # (move,) Σ acceptance probabilities of the rejuvenating moves
     move_particles: np.ndarray  # (move,) Σ particles moved
+    year_temper_steps: np.ndarray  # (observed year,) Σ over blocks of the tempering steps
 
     def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
         for f, name in WEIGHTED_ARRAY_NAMES.items():

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..engine import FoldedRun
+from ..engine import FoldedRun, n_blocks
 from ..engine.moves import MOVE_GROUPS, move_labels
 from ..errors import HistoryError
 from ..stats import CONFIDENCE, histogram_quantiles, ratio_effective_size, wilson_interval
@@ -242,6 +242,13 @@ def _conditioning_vars(run: FoldedRun) -> dict[str, Variable]:
             ws.year_ess_after,
             "effective sample size after resampling (summed over "
             "blocks; the same as before when the year did not resample)",
+            "1",
+        ),
+        "tempering_steps": variable(
+            dims,
+            ws.year_temper_steps / n_blocks(run.scenario.with_updates(draws=run.draws)),
+            "mean number of tempering steps per block that brought in the year's likelihood "
+            "(1: all at once)",
             "1",
         ),
         "unique_ancestors": variable(

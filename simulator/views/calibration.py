@@ -49,7 +49,8 @@ def _years_table(c: Calibration) -> list[str]:
     """Per observed year: acceptance, ESS before/after resampling, surviving ancestors."""
     out = [
         "conditioning by year (ESS and ancestors as shares of the draws)",
-        f"  {'year':<6}{'acceptance':>11}{'ESS before':>12}{'ESS after':>11}{'ancestors':>11}",
+        f"  {'year':<6}{'acceptance':>11}{'ESS before':>12}{'ESS after':>11}{'ancestors':>11}"
+        f"{'steps':>7}",
     ]
     for y in c.years:
         out.append(
@@ -57,8 +58,12 @@ def _years_table(c: Calibration) -> list[str]:
             f"{percent(y.ess_before_resampling / c.draws):>12}"
             f"{percent(y.ess_after_resampling / c.draws):>11}"
             f"{percent(y.unique_ancestors / c.draws):>11}"
+            f"{y.tempering_steps:>7.1f}"
         )
-    out.append("  ancestors: particles of that year with descendants in the final population")
+    out.append(
+        "  ancestors: particles of that year with descendants in the final population; steps: "
+        "tempering steps per block (1: the year's likelihood at once)"
+    )
     if c.moves:
         out.append(
             "rejuvenating moves after the last observed year, mean acceptance: "

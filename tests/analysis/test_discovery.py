@@ -111,3 +111,24 @@ def test_prim_refuses_bad_input(kw, message):
         y[:] = 0
     with pytest.raises(AnalysisError, match=message):
         prim(x=x, y=y, alpha=kw.get("alpha", 0.05))
+
+
+def test_copies_of_one_draw_count_once_in_the_effective_sample_size():
+    # 500 independent draws, each copied 20 times (an SMC population before moves separate the
+    # copies): grouped by ancestor, the box's effective size is that of the 500, not 10,000.
+    from simulator.analysis.discovery import effective_size, prim
+
+    rng = np.random.default_rng(5)
+    x0 = rng.random((500, 2))
+    y0 = (rng.random(500) < 0.3 + 0.4 * (x0[:, 0] > 0.5)).astype(float)
+    groups = np.repeat(np.arange(500), 20)
+    x, y = x0[groups], y0[groups]
+    w = np.ones(len(groups))
+    assert effective_size(w, groups) == pytest.approx(500)
+    assert effective_size(w, None) == pytest.approx(10_000)
+    grouped = prim(x=x, y=y, weights=w, groups=groups)
+    naive = prim(x=x, y=y, weights=w)
+    assert grouped.trajectory.ess[0] == pytest.approx(500)
+    # The copies no longer make a restriction look 20 times better supported than it is.
+    j = int(np.nanargmin(naive.quasi_p))
+    assert grouped.quasi_p[j] >= naive.quasi_p[j] or np.isnan(grouped.quasi_p[j])

@@ -263,3 +263,23 @@ def test_target_halfwidth_stops_at_the_same_block_for_any_worker_count_with_smc(
     np.testing.assert_array_equal(runs[0]["p_top"].values, runs[1]["p_top"].values)
     half = float(runs[0]["trace_halfwidth"].values[-1, 0])
     assert half <= 0.01 < float(runs[0]["trace_halfwidth"].values[-2, 0])
+
+
+def test_a_sharp_observation_is_tempered_in_and_still_matches_the_closed_form():
+    # A score kernel of width 0.5 for a score of sd 6: brought in all at once, it would leave
+    # ~3% of the particles' weight; adaptive tempering takes several steps, each followed by a
+    # resampling and a move at its temperature.
+    sharp = dict(KOR_SCORE_2026, score_sd=0.5)
+    ds = g3.run(persistent_race(observations=[sharp]))
+    assert float(ds["tempering_steps"][0]) > 1
+    means, sds = zip(*FIVE.values(), strict=True)
+    exact = conditioned_rank_distribution(
+        means, sds, 4, persistence=0.8, years_ahead=4, score=40.0, score_sd=0.5
+    )[:3].sum()
+    p, se = half_se(ds)
+    assert abs(p - exact) <= Z45 * se, (p, exact, se)
+    rej = g3.run(persistent_race(observations=[sharp]), conditioning="rejection")
+    size = "p_top_effective_sample_size"
+    assert float(ds[size].sel(metric="score", year=2030, country="KOR")) > 5 * float(
+        rej[size].sel(metric="score", year=2030, country="KOR")
+    )
