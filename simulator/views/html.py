@@ -257,7 +257,7 @@ def _rank_tables(ds: xr.Dataset) -> str:
     ]
     for m in _metrics(ds):
         p = prob.sel(metric=m).values  # (year, rank)
-        shown = rank_rows(p, k)
+        shown = rank_rows(p, k, most=12)  # 12 rank columns + tail fit a 1280-px screen
         heads = [str(r) for r in range(1, shown + 1)]
         tail = shown < p.shape[1]
         if tail:
