@@ -47,6 +47,7 @@ _API = {
     "sobol_sensitivity": "simulator.analysis.sensitivity_study",
     "rank_sensitivity_of_result": "simulator.analysis.sensitivity_study",
     "discover": "simulator.analysis.discovery_study",
+    "backtest": "simulator.analysis.backtest",
     "plot": "simulator.plots",
     "save_figure": "simulator.plots",
     "headline": "simulator.views.run",

@@ -10,7 +10,7 @@ import click
 
 from .._version import __version__
 from ..errors import G3simError, G3simWarning
-from . import analysis, inspect, levers, plots, run
+from . import analysis, backtest, inspect, levers, plots, run
 from .options import FLAGS
 
 _default_showwarning = warnings.showwarning
@@ -89,6 +89,7 @@ for command in (
     run.list_,
     run.calibrate,
     run.compare,
+    backtest.backtest,
     analysis.sensitivity,
     analysis.discover,
     levers.sweep,

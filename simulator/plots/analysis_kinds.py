@@ -553,3 +553,44 @@ def _compare_legend(fig, colours, name_a: str, name_b: str, *, one_year: bool) -
         frameon=False,
         fontsize=9,
     )
+
+
+BACKTEST_COLOURS = {"model": FOCUS, "persistence": OKABE_ITO["blue"], "trend": "#8a8a8a"}
+
+
+@kind(
+    "backtest",
+    "RPS of model, persistence, trend (a back-test result)",
+    lacks=needs_analysis(
+        "backtest",
+        "run `g3sim backtest SCENARIO --output FILE` and plot that file",
+        variables=("rps", "log_score", "forecast_origin", "forecast_country"),
+    ),
+)
+def backtest(ds: xr.Dataset, opt: PlotOptions) -> Figure:
+    del opt
+    origin = ds["forecast_origin"].values
+    focus = str(ds.attrs["focus"])
+    groups = {focus: ds["forecast_country"].values == focus, "published lists": None}
+    periods = [str(o) for o in ds["origin"].values] + ["all"]
+    forecasters = [str(m) for m in ds["forecaster"].values]
+    fig, axes = new_figure(half_inches(3.0 + 2.2 * len(periods)), 4.5, 2)
+    width = 0.8 / len(forecasters)
+    for ax, (name, mask) in zip(axes, groups.items(), strict=True):
+        for j, m in enumerate(forecasters):
+            score = ds["rps"].sel(forecaster=m).values
+            vals = []
+            for period in periods:
+                sel = np.ones(len(origin), bool) if period == "all" else origin == int(period)
+                if mask is not None:
+                    sel &= mask
+                vals.append(float(score[sel].mean()) if sel.any() else math.nan)
+            x = np.arange(len(periods)) + (j - (len(forecasters) - 1) / 2) * width
+            ax.bar(x, vals, width, color=BACKTEST_COLOURS.get(m, TEXT), label=m)
+        ax.set_xticks(np.arange(len(periods)), [f"from {p}" if p != "all" else p for p in periods])
+        ax.set_ylabel("mean RPS (lower is better)")
+        ax.set_title(name, loc="left", fontsize=10)
+        style_axes(ax)
+    axes[0].legend(frameon=False, fontsize=8)
+    title(fig, ds, "Rolling-origin back-test: ranked probability score of the later editions")
+    return fig

@@ -1,7 +1,8 @@
 """The kinds of file g3sim writes, with their format names and versions.
 
 A file's kind is its ``g3sim_format`` attribute (a run's results) or its ``analysis`` attribute
-(a comparison, sensitivity or discovery study); a checkpoint is a folder beside its output.
+(a comparison, sensitivity, discovery study or back-test); a checkpoint is a folder beside
+its output.
 """
 
 from __future__ import annotations
@@ -41,4 +42,4 @@ KINDS = {k.name: k for k in (RESULTS, CHECKPOINT, SWEEP, SWEEP_PARTS)}
 
 #: Analysis files (an ``analysis`` attribute names which): read by `g3sim plot` and the Python
 #: API through :func:`simulator.results.open_result`.
-ANALYSES = ("sensitivity", "comparison", "discovery", "sweep")
+ANALYSES = ("sensitivity", "comparison", "discovery", "sweep", "backtest")

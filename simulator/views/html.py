@@ -246,6 +246,9 @@ def _figures(ds: xr.Dataset, *, dpi: int, source: str) -> str:
     return "\n".join(out) if out else '<p class="note">No figure can be drawn from this file.</p>'
 
 
+HTML_RANK_COLUMNS = 11  # ranks shown before "N+": the table fits a 1280 px screen whole
+
+
 def _rank_tables(ds: xr.Dataset) -> str:
     focus = str(ds.attrs["focus"])
     k = int(ds.attrs["top_k"])
@@ -257,7 +260,7 @@ def _rank_tables(ds: xr.Dataset) -> str:
     ]
     for m in _metrics(ds):
         p = prob.sel(metric=m).values  # (year, rank)
-        shown = rank_rows(p, k)
+        shown = rank_rows(p, k, most=HTML_RANK_COLUMNS)
         heads = [str(r) for r in range(1, shown + 1)]
         tail = shown < p.shape[1]
         if tail:
@@ -419,6 +422,8 @@ def _observation_cell(o: dict[str, Any], key: str) -> str:
         return number_text(o[key])
     if key in OBSERVATION_DEFAULTS and "rank" in o:
         return f"{OBSERVATION_DEFAULTS[key]} (exact)"
+    if key == "ranking_is_top" and "ranking" in o:  # a published top-N list by default
+        return "true (default)"
     return "–"
 
 

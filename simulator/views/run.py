@@ -81,6 +81,10 @@ def headline(ds: xr.Dataset, *, country: str | None = None, year: int | None = N
     for i, y in enumerate(sel["year"].values):
         lines.append(f"  {int(y):<16}" + "   ".join(f"{cells[m][i]:<{width[m]}}" for m in metrics))
     lines.append("  (95% Wilson intervals, Monte Carlo error only)")
+    lines.append(
+        "  The model's structural uncertainty is in the distribution (its uncertain factors), "
+        "not in the interval; docs/model.md §10 lists what each fixed assumption moves."
+    )
     if float(a.get("target_halfwidth", 0) or 0) > 0:
         reason = str(a["stop_reason"])  # files before issue 18 did not say the draws
         after = "" if " draws" in reason else f" after {int(a['draws']):,} draws"

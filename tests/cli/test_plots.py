@@ -79,7 +79,8 @@ def test_analysis_kind_on_a_run_result_says_what_to_run(runner, gauss_nc, tmp_pa
     assert res.exit_code == 2
     line = one_line_error(res)
     assert f"{gauss_nc} is a result of `g3sim run`, not a {analysis} result" in line
-    assert f"g3sim {'compare' if kind == 'compare' else 'sensitivity'} " in line
+    command = {"compare": "compare", "tornado": "sensitivity", "backtest": "backtest"}[kind]
+    assert f"g3sim {command} " in line
     assert "--output FILE" in line
     assert not (tmp_path / "x.png").exists()
 

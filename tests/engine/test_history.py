@@ -150,3 +150,63 @@ def _with_obs(sc, observations):
     data = dict(sc.data)
     data["observations"] = observations
     return scenario_from_dict(data, source="<test>")
+
+
+def test_soft_rank_and_ranking_likelihoods():
+    from simulator.engine.history import parse_observations
+
+    raw = [
+        {"year": 2030, "country": "KOR", "metric": "score", "rank": 2, "rank_sd": 1.0},
+        {"year": 2030, "metric": "score", "ranking": ["USA", "CHN"], "ranking_sd": 1.0},
+    ]
+    countries = ("USA", "CHN", "KOR")
+    soft, ranking = parse_observations(raw, source="<t>", countries=countries, metrics=("score",))
+    x = np.array([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]])  # KOR 3rd, then 1st
+    # A rank one place from the observed one: exp(-1/2) of the weight of an exact one.
+    np.testing.assert_allclose(soft.likelihood(x, 2), [np.exp(-0.5), np.exp(-0.5)])
+    assert ranking.country == "USA" and "USA>CHN" in ranking.label
+    lik = ranking.likelihood(x, 0)
+    z = 1 / np.sqrt(2)  # score gaps of 1 with noise sd 1 on each score
+    # Row 0: USA > CHN (gap 1) and CHN beats the rest (gap 1); row 1: both reversed by 1.
+    np.testing.assert_allclose(lik, [stats.norm.cdf(z) ** 2, stats.norm.cdf(-z) ** 2])
+
+
+@pytest.mark.parametrize(
+    ("obs", "match"),
+    [
+        ({"year": 2030, "ranking": ["KOR"], "ranking_sd": 1.0}, r"two or more"),
+        ({"year": 2030, "ranking": ["KOR", "XXX"], "ranking_sd": 1.0}, r"'XXX' is not"),
+        ({"year": 2030, "ranking": ["KOR", "KOR"], "ranking_sd": 1.0}, r"twice"),
+        ({"year": 2030, "ranking": ["KOR", "USA"]}, r"ranking_sd"),
+        ({"year": 2030, "country": "KOR", "rank": 1, "rank_sd": 0}, r"rank_sd"),
+        ({"year": 2030, "country": "KOR", "rank_sd": 1}, r"needs rank"),
+    ],
+)
+def test_bad_soft_observations_are_config_errors(obs, match):
+    with pytest.raises(ConfigError, match=match):
+        run(_with_obs(gaussian_scenario(FIVE, draws=100, seed=1), [obs]))
+
+
+def test_ranking_scores_are_matched_on_the_editions_own_affine_scale():
+    from simulator.engine.history import parse_observations
+
+    raw = [
+        {
+            "year": 2030,
+            "metric": "score",
+            "ranking": ["USA", "CHN", "KOR"],
+            "ranking_sd": 1.0,
+            "ranking_is_top": False,
+            "scores": [100.0, 60.0, 40.0],
+            "score_sd": 2.0,
+        }
+    ]
+    (obs,) = parse_observations(
+        raw, source="<t>", countries=("USA", "CHN", "KOR"), metrics=("score",)
+    )
+    # Row 0 is an affine image of the published scores (p = 2x − 100): residuals 0. Row 1 puts
+    # CHN midway, where the best affine fit leaves residuals (−10/3, 20/3, −10/3)/2 sd units.
+    x = np.array([[100.0, 80.0, 70.0], [100.0, 70.0, 40.0]])
+    ll = obs.score_log_likelihood(x)
+    assert ll[0] == pytest.approx(0.0, abs=1e-12)
+    assert ll[1] == pytest.approx(-0.5 * (100 / 9 + 400 / 9 + 100 / 9) / 4)

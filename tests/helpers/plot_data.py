@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 
 from simulator import run
+from simulator.analysis.backtest import backtest
 from simulator.analysis.comparison import compare_results
 from simulator.analysis.sensitivity_study import rank_sensitivity_of_result, sobol_sensitivity
 from simulator.cli import main
@@ -26,12 +27,13 @@ from tests.helpers.scenarios import CONFIGS, FIVE, gaussian_scenario
 
 # The plot kinds, in registry order: those of a run, and those of an analysis (→ its kind of file).
 RUN_KINDS = ["probability", "ranks", "fan", "race", "convergence"]
-ANALYSIS_KINDS = {"tornado": "sensitivity", "compare": "comparison"}
+ANALYSIS_KINDS = {"tornado": "sensitivity", "compare": "comparison", "backtest": "backtest"}
 SWEEP_KINDS = ["sweep"]  # the file of `g3sim sweep` (tests/cli/test_levers.py draws it)
 # The analysis files (functions below) that each analysis kind draws, and every (kind, file).
 ANALYSIS_SOURCES = {
     "tornado": ("baseline_sobol", "baseline_rank", "gauss_sobol", "gauss_rank"),
     "compare": ("baseline_comparison", "gauss_comparison"),
+    "backtest": ("baseline_backtest",),
 }
 ANALYSIS_CASES = [(kind, name) for kind, names in ANALYSIS_SOURCES.items() for name in names]
 
@@ -108,6 +110,15 @@ def gauss_comparison(folder: Path) -> Path:
         for c in (FIVE, slower)
     )
     return save(compare_results(a, b), folder / "gauss-compare.nc")
+
+
+def baseline_backtest(folder: Path) -> Path:
+    """The back-test of configs/baseline.toml from 2023 and 2024, 256 draws a forecast."""
+    _needs(BASELINE)
+    ds = backtest(
+        load_scenario(BASELINE), draws=256, calibration_draws=32, seed=1, origins=(2023, 2024)
+    )
+    return save(ds, folder / "backtest.nc")
 
 
 def assert_nothing_clipped(fig: Figure, what: str) -> None:

@@ -120,13 +120,17 @@ def test_the_baseline_headline_is_plausible(runs):
 
 
 def test_history_conditioning_respects_the_observations():
-    """With the baseline's observations, every draw with weight keeps Korea 4th–6th in 2025."""
+    """With the baseline's soft observations, most of the weight keeps Korea 4th–6th in 2025
+    (the 2025 top five is observed with an edition noise of 1 point: Korea 5th)."""
     ds = g3.run(load_scenario(BASELINE), draws=DRAWS, seed=SEED, keep_draws=True)
-    assert ds.attrs["conditioned"] == 1 and ds.sizes["observation"] == 6
+    assert ds.attrs["conditioned"] == 1 and ds.sizes["observation"] == 5
     w = ds["weight"].values
     r2025 = ds["focus_rank"].sel(metric="ai_index", year=2025).values
-    assert w.sum() > 0 and np.all((r2025[w > 0] >= 4) & (r2025[w > 0] <= 6))
-    assert float(ds["p_top"].sel(metric="ai_index", year=2025, country="KOR")) == 0.0
+    near = (r2025 >= 4) & (r2025 <= 6)
+    # Soft likelihoods exclude no draw outright: 0.84 of the weight at this seed and size
+    # (unconditioned, Korea is 4th–6th in 2025 in about a third of the draws).
+    assert w.sum() > 0 and np.sum(w * near) / w.sum() > 0.7
+    assert float(ds["p_top"].sel(metric="ai_index", year=2025, country="KOR")) < 0.05
     # SMC: the effective sample size groups the weights by initial ancestor (engine/smc.py).
     assert ds.attrs["conditioning"] == "smc"
     b = np.bincount(ds["ancestor"].values, weights=w)

@@ -269,9 +269,9 @@ def test_a_block_too_large_for_memory_is_refused_at_validation(in_tmp):
     assert_error(
         invoke("validate", "s.toml"),
         2,
-        "s.toml: scenario.block_size: a block of 4,194,304 draws holds 1,631,584,256 values "
-        "(6 years × 62 countries + 17 factors per draw), more than 134,217,728",
-        "set block_size ≤ 345,032, or report fewer years",
+        "s.toml: scenario.block_size: a block of 4,194,304 draws holds 1,639,972,864 values "
+        "(6 years × 62 countries + 19 factors per draw), more than 134,217,728",
+        "set block_size ≤ 343,267, or report fewer years",
     )
 
 

@@ -116,3 +116,62 @@ def calibrate(
         sim["KOR ≤ 1 place per edition"] = korea_steps(x)
         rows.append((loss, vol, dsd, sim))
     return sorted(rows, key=lambda r: r[0])
+
+
+# -- calibration on what was published by an origin (the back-test's re-calibration) ----------
+
+
+def history_until(origin: int) -> dict[int, dict[str, int]]:
+    """Published ranks of every edition up to ``origin``: the 2021 table's 62 ranks, and the
+    published lists of the other editions (2019 and 2020: Korea only; tortoise_editions.csv)."""
+    table = tortoise_2021()
+    out: dict[int, dict[str, int]] = {}
+    for edition, iso, rank in editions():
+        if edition <= origin and edition != BASE_YEAR:
+            out.setdefault(edition, {})[iso] = rank
+    if origin >= BASE_YEAR:
+        ranks = competition_ranks(table.totals)
+        out[BASE_YEAR] = dict(zip(table.countries, ranks.tolist(), strict=True))
+    return dict(sorted(out.items()))
+
+
+def movements_until(origin: int) -> list[tuple[int, int, tuple[str, ...], float]]:
+    """``(e1, e2, countries, mean |rank change|)`` for consecutive published editions up to
+    ``origin``, over the countries of e2's list published in e1 too."""
+    hist = history_until(origin)
+    eds = sorted(hist)
+    out = []
+    for e1, e2 in itertools.pairwise(eds):
+        common = tuple(c for c in hist[e2] if c in hist[e1])
+        if common:
+            moves = [abs(hist[e2][c] - hist[e1][c]) for c in common]
+            out.append((e1, e2, common, float(np.mean(moves))))
+    return out
+
+
+def movement_loss(x: np.ndarray, years: Sequence[int], origin: int) -> float:
+    """K-weighted squared error of the simulated mean |rank change| against the published one,
+    for every consecutive pair of editions up to ``origin``.
+
+    ``x`` are simulated totals (draw, year, country) for ``years`` (2022 on). A pair after 2021
+    is compared with the same editions simulated; a pair before 2021 (Korea's 2019–2021 ranks)
+    with the same gap simulated from 2021, since the model starts there.
+    """
+    c = countries().iso3
+    ranks = {y: competition_ranks(x[:, i, :]) for i, y in enumerate(years)}
+    ranks[BASE_YEAR] = np.broadcast_to(competition_ranks(tortoise_2021().totals), x[:, 0].shape)
+    loss = 0.0
+    for e1, e2, common, observed in movements_until(origin):
+        a, b = (e1, e2) if e1 >= BASE_YEAR else (BASE_YEAR, BASE_YEAR + e2 - e1)
+        idx = [c.index(k) for k in common]
+        sim = float(np.mean(np.abs(ranks[b][:, idx] - ranks[a][:, idx])))
+        loss += len(common) * (sim - observed) ** 2
+    return loss
+
+
+def calibration_years(origin: int) -> tuple[int, ...]:
+    """The model years :func:`movement_loss` needs for ``origin``."""
+    needed = {BASE_YEAR + 1}
+    for e1, e2, _, _ in movements_until(origin):
+        needed.add(e2 if e1 >= BASE_YEAR else BASE_YEAR + e2 - e1)
+    return tuple(sorted(y for y in needed if y > BASE_YEAR))

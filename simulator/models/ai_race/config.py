@@ -137,12 +137,24 @@ class AiRaceParams:
     peer_growth: Slot
     countries: tuple[CountryLevers, ...]
     programmes: tuple[Programme, ...]  # every counted programme: the register's and the scenario's
+    # Latent dynamics chosen by the back-test (docs/model.md "Dynamics"); 0 switches one off.
+    country_drift_sd: Slot = Slot("model.country_drift_sd", 0.0)
+    mean_reversion: Slot = Slot("model.mean_reversion", 0.0)
+    volatility_size_elasticity: float = 0.0
+    methodology_sd: Slot = Slot("model.methodology_sd", 0.0)
+    methodology_years: tuple[int, ...] = ()
+    pillar_offset_scale: Slot = Slot("model.pillar_offset_scale", 1.0)
+    rank_momentum: float = 0.0
 
     def slots(self) -> list[Slot]:
         out = [
             self.drift_sd,
             self.volatility,
             self.regional_share,
+            self.country_drift_sd,
+            self.mean_reversion,
+            self.methodology_sd,
+            self.pillar_offset_scale,
             self.organic_growth,
             self.signal_passthrough,
             self.retirement_rate,
@@ -288,6 +300,13 @@ TOP_KEYS = (
     "drift_sd",
     "volatility",
     "regional_share",
+    "country_drift_sd",
+    "mean_reversion",
+    "volatility_size_elasticity",
+    "methodology_sd",
+    "methodology_years",
+    "pillar_offset_scale",
+    "rank_momentum",
     "gpu",
     "investment",
     "countries",
@@ -340,6 +359,28 @@ PROGRAMME_KEYS = (
 GROWTH_LIMIT = 5.0  # |log growth| per year beyond which a rate is certainly a mistake
 
 
+def _dynamics(top: _Table, ctx: _Context) -> dict[str, Any]:
+    """The switchable latent dynamics of ``[model]`` (0 or an empty list: off)."""
+    years = top.table.get("methodology_years", [])
+    if not isinstance(years, list) or any(
+        isinstance(y, bool) or not isinstance(y, int) or not MIN_YEAR <= y <= MAX_YEAR
+        for y in years
+    ):
+        raise ctx.error(
+            "model.methodology_years",
+            f"must be a list of whole years within {MIN_YEAR}..{MAX_YEAR}, got {years!r}",
+        )
+    return dict(
+        country_drift_sd=top.slot("country_drift_sd", 0.0, 0.0, 1.0),
+        mean_reversion=top.slot("mean_reversion", 0.0, 0.0, 1.0),
+        volatility_size_elasticity=top.number("volatility_size_elasticity", 0.0, -3.0, 3.0),
+        methodology_sd=top.slot("methodology_sd", 0.0, 0.0, 1.0),
+        methodology_years=tuple(sorted(set(years))),
+        pillar_offset_scale=top.slot("pillar_offset_scale", 1.0, 0.01, 100.0),
+        rank_momentum=top.number("rank_momentum", 0.0, 0.0, 1.0),
+    )
+
+
 def parse_params(
     table: Mapping[str, Any],
     *,
@@ -378,6 +419,7 @@ def parse_params(
         commercial_elasticity=inv.slot("commercial_elasticity", None, 0.0, guard=10.0),
         development_share=inv.slot("development_share", 0.0, 0.0, guard=10.0),
         peer_growth=inv.slot("peer_growth", None, guard=GROWTH_LIMIT),
+        **_dynamics(top, ctx),
     )
 
     levers = []

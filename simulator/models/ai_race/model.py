@@ -18,9 +18,10 @@ kept as ``X = exp(y) = s + c_p`` and updated by multiplication: the random walk 
 are multiplicative factors, and the offset ``c_p`` cancels in the min–max rescaling. A shock
 common to every country of a pillar would cancel too, so the model draws none; countries'
 fortunes are correlated through regional shocks instead. Random numbers per draw:
-``7·62`` drifts, ``62 + 5`` shocks per simulated year and, for the GPU account, one per anchor,
-one per country and two per (programme + country), plus one uniform per country with a
-regulation lever (see :meth:`AiRace.normals_per_draw`).
+``7·62 + 62`` drifts, ``62 + 5`` shocks per simulated year (and 62 more in a methodology
+year) and, for the GPU account, one per anchor, one per country and two per (programme +
+country), plus one uniform per country with a regulation lever (see
+:meth:`AiRace.normals_per_draw`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from .tortoise import (
     TALENT,
     countries,
     data_sha256,
+    editions,
     gpu_anchors,
     gpu_growth_signals,
     investment_reference_growth,
@@ -117,6 +119,11 @@ class AiRace(Model):
         self._setup_gpus(table)
         self._setup_investment()
         self.lever_index = {c.iso3: self.countries.index(c.iso3) for c in params.countries}
+        # Size-dependent volatility: a country's shock sd × (2021 total / median)^(−elasticity).
+        totals = np.maximum(table.totals, 1.0)
+        self.size_scale = (totals / np.median(totals)) ** (-params.volatility_size_elasticity)
+        self.methodology_steps = tuple(y for y in params.methodology_years if y in self.steps)
+        self.momentum = np.exp(params.rank_momentum * _rank_gain_per_year(self.countries))
 
     # -- construction ----------------------------------------------------------------------
 
@@ -234,7 +241,8 @@ class AiRace(Model):
 
     def normals_per_draw(self) -> int:
         c, t, q = self.n_countries, len(self.steps), len(self.params.programmes)
-        return 7 * c + (c + self.n_regions) * t + len(self.anchor_index) + c + 2 * (q + c)
+        gpu = len(self.anchor_index) + c + 2 * (q + c)
+        return 7 * c + (c + self.n_regions) * t + gpu + c + c * len(self.methodology_steps)
 
     def start(
         self,
@@ -245,6 +253,9 @@ class AiRace(Model):
         # One generator per named component; chunks of draws take consecutive rows from each,
         # so the numbers are those of one (n, ...) array per component, draw axis first.
         gens = {k: rngs(k) for k in ("pillar_drift", "gpu_anchor", "gpu_growth", "gpu_programmes")}
+        gens["country_drift"] = rngs("country_drift")
+        for year in self.methodology_steps:
+            gens[f"methodology:{year}"] = rngs(f"methodology:{year}")
         for year in self.steps:
             gens[f"country_shocks:{year}"] = rngs(f"country_shocks:{year}")
             gens[f"regional_shocks:{year}"] = rngs(f"regional_shocks:{year}")
@@ -346,14 +357,27 @@ class _Chunk:
         # shared by the country's pillars, per-(region, year) shocks.
         z = gens["pillar_drift"].standard_normal((n, 7, model.n_countries))
         z *= p.drift_sd.draw(factors, n)[:, None, None]
+        # Hierarchical drift (momentum): a country's own drift, shared by its seven pillars.
+        zc = gens["country_drift"].standard_normal((n, model.n_countries))
+        z += (zc * p.country_drift_sd.draw(factors, n)[:, None])[:, None, :]
         np.exp(z, out=z)
         self.drift = np.ascontiguousarray(z.transpose(1, 2, 0))
+        self.drift *= model.momentum[None, :, None]
         vol = p.volatility.draw(factors, n)
         share = p.regional_share.draw(factors, n)
-        self.own_sd = (vol * np.sqrt(1.0 - share))[:, None].T
+        self.own_sd = (vol * np.sqrt(1.0 - share))[:, None].T * model.size_scale[:, None]
         self.reg_sd = (vol * np.sqrt(share))[:, None].T
+        # Mean reversion: the country shocks are an AR(1) deviation ``dev`` around the drifting
+        # path (θ = 0: a random walk, the shocks persist), and methodology shocks at editions.
+        self.theta = p.mean_reversion.draw(factors, n)[:, None].T
+        self.dev = np.zeros((model.n_countries, n))
+        self.meth_sd = p.methodology_sd.draw(factors, n)[:, None].T
         self.x = np.empty((7, model.n_countries, n))
         self.x[:] = model.x0[:, :, None]
+        # An uncertain scale of the latent offsets c_p (pillar_offset_scale × the table's c_p).
+        scale = p.pillar_offset_scale.draw(factors, n)
+        if (scale != 1.0).any():
+            self.x += ((scale - 1.0)[None, :] * p.pillar_offsets[:, None])[:, None, :]
         self.gpu = _GpuAccount(model, factors, gens, n)
         self.inv = _Investment(model, factors, gens, n)
         self.eta = p.infrastructure_elasticity.draw(factors, n)[:, None]
@@ -367,6 +391,13 @@ class _Chunk:
         eps = gens[f"country_shocks:{year}"].standard_normal((self.n, m.n_countries))
         reg = gens[f"regional_shocks:{year}"].standard_normal((self.n, m.n_regions)).T
         mult = eps.T * self.own_sd
+        if m.params.mean_reversion.factor is not None or m.params.mean_reversion.value > 0:
+            new = self.dev * (1.0 - self.theta) + mult
+            mult = new - self.dev
+            self.dev = new
+        if year in m.methodology_steps:  # persistent: a re-weighted index stays re-weighted
+            meth = gens[f"methodology:{year}"].standard_normal((self.n, m.n_countries)).T
+            mult += meth * self.meth_sd
         reg *= self.reg_sd
         mult += reg[m.region_index]
         np.exp(mult, out=mult)
@@ -395,6 +426,9 @@ class _Chunk:
             "drift": (self.drift, 2),
             "own_sd": (self.own_sd, 1),
             "reg_sd": (self.reg_sd, 1),
+            "theta": (self.theta, 1),
+            "dev": (self.dev, 1),
+            "meth_sd": (self.meth_sd, 1),
             "eta": (self.eta, 0),
             "log_gpu_prev": (self.log_gpu_prev, 0),
             "stock": (self.stock, 0),
@@ -410,6 +444,22 @@ class _Chunk:
             target.set_per_draw(key, value)
         else:
             setattr(target, key, value)
+
+
+def _rank_gain_per_year(iso3: tuple[str, ...]) -> np.ndarray:
+    """Places gained a year (−least-squares slope of the published rank) up to the base year,
+    per country; 0 for a country with fewer than two published ranks (tortoise_editions.csv:
+    only Korea's 2019–2021 ranks are published before the 2021 table)."""
+    hist: dict[str, list[tuple[int, int]]] = {}
+    for edition, iso, rank in editions():
+        if edition <= BASE_YEAR:
+            hist.setdefault(iso, []).append((edition, rank))
+    out = np.zeros(len(iso3))
+    for iso, pts in hist.items():
+        if len(pts) >= 2 and iso in iso3:
+            t, r = np.array(pts, dtype=float).T
+            out[iso3.index(iso)] = -np.polyfit(t, r, 1)[0]
+    return out
 
 
 def _apply(target: np.ndarray, inc: np.ndarray) -> None:

@@ -50,11 +50,13 @@ def test_shapes_bounds_and_metadata():
     assert model.bins("gpu_stock").log
     assert model.countries[model.focus_index] == "KOR"
     assert set(model.required_factors) == set(sc.factor_names)
-    # 7·62 drifts + (62 + 5)·9 yearly shocks, for 2022..2030, and for the GPU account one per
-    # anchor (25), one per country and two per (programme + country) (30 programmes).
+    # 7·62 drifts + 62 country drifts + (62 + 5)·9 yearly shocks + 62 methodology shocks
+    # (2023), for 2022..2030, and for the GPU account one per anchor (25), one per country and
+    # two per (programme + country) (30 programmes).
     q = len(model.params.programmes)
     assert len(model.anchor_index) == 25 and q == 30
-    assert model.normals_per_draw() == 7 * 62 + 67 * 9 + 25 + 62 + 2 * (q + 62) == 1308
+    gpu = 25 + 62 + 2 * (q + 62)
+    assert model.normals_per_draw() == 7 * 62 + 62 + 67 * 9 + 62 + gpu == 1432
     d = model.describe()
     assert d["ai_race_base_year"] == 2021 and len(d["ai_race_data_sha256"]) == 64
 
@@ -132,7 +134,10 @@ def test_extreme_but_valid_values_stay_finite_to_2100(pick):
             "scenario.years=[2022, 2030, 2060, 2100]",
             "model.volatility=1",
             "model.drift_sd=1",
-            "model.regional_share=1",
+            'factors.regional_share={dist = "constant", value = 1}',
+            "model.mean_reversion=1",
+            "model.methodology_sd=1",
+            "model.methodology_years=[2023, 2050]",
             "model.gpu.signal_dispersion=3",
             "model.gpu.organic_growth_dispersion=3",
             "model.gpu.unanchored_h100e=0",
