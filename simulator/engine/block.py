@@ -278,6 +278,7 @@ class BlockRunner:
             u,
             lambda v: factors_from_uniforms(sc.factors, sc.correlation, v),
             sc.factor_names,
+            tuple(self.model.unobserved_streams(self.observations)),
         )
 
     def _check_shapes(self, scores: dict[str, np.ndarray], n: int, block: int) -> None:

@@ -38,9 +38,14 @@ MOVE_CORRELATION = 0.9
 #: pCN correlation of the factor uniforms' move. Factors act mostly on what the observations do
 #: not see (GPU programmes, future investment): their moves are accepted far more often.
 FACTOR_MOVE_CORRELATION = 0.5
-#: A sweep moves the factor uniforms, then the model's draws: one Metropolis-within-Gibbs block
+#: A sweep moves the factor uniforms, then the model's draws, then the draws the model declares
+#: unobserved (:meth:`~..models.Model.unobserved_streams`): one Metropolis-within-Gibbs block
 #: each, so that latents the observations hardly constrain are not held back by those they do.
-MOVE_GROUPS = ("factors", "streams")
+MOVE_GROUPS = ("factors", "streams", "free")
+#: pCN correlation of the "free" group: fresh draws from the prior. When the model's
+#: declaration is right the likelihood does not change and the move is always accepted; when
+#: it is wrong the Metropolis-Hastings test still keeps the move exact.
+FREE_MOVE_CORRELATION = 0.0
 _U_FLOOR = 2.0**-54  # uniforms are kept inside (0, 1) so that Φ⁻¹ stays finite
 
 
@@ -55,6 +60,11 @@ class MoveSpec:
     uniforms: np.ndarray
     factors_of: Callable[[np.ndarray], Mapping[str, np.ndarray]]
     names: tuple[str, ...]
+    #: Stream-name prefixes (before ":") the model declares the observations cannot see.
+    free: tuple[str, ...] = ()
+
+    def is_free(self, stream: str) -> bool:
+        return stream.split(":", 1)[0] in self.free
 
 
 class _Recording:
@@ -185,8 +195,13 @@ def _propose(ps, spec: MoveSpec, group: str, upto: int, rng: np.random.Generator
     uniforms; "streams": the model's draws) up to model year index ``upto``."""
     lat = ps.latents
     arrays = lat.arrays()
-    if group == "streams":
-        arrays = {name: _pcn(x, lat.kinds[name], spec.rho, rng) for name, x in arrays.items()}
+    if group in ("streams", "free"):
+        free = group == "free"
+        rho = FREE_MOVE_CORRELATION if free else spec.rho
+        arrays = {
+            name: _pcn(x, lat.kinds[name], rho, rng) if spec.is_free(name) == free else x
+            for name, x in arrays.items()
+        }
     if group == "factors":
         u = _pcn(lat.u, "factor", FACTOR_MOVE_CORRELATION, rng)
         factors = spec.factors_of(u)
@@ -223,10 +238,16 @@ def rejuvenate(ps, spec: MoveSpec, upto: int, smc_rngs, label: str = "") -> np.n
     leaving ``ps``'s current (tempered) target invariant; returns each move's summed
     acceptance probability. ``label`` names the moves' random streams."""
     live = ps.w > 0
-    moves = [(k, group) for k in range(spec.count) for group in MOVE_GROUPS]
+    # At an intermediate temperature the free streams wait for the final sweep (refreshing
+    # them then would be undone by the next resampling's copies anyway).
+    groups = MOVE_GROUPS if not label else tuple(g for g in MOVE_GROUPS if g != "free")
+    moves = [(k, group) for k in range(spec.count) for group in groups]
     rates = np.zeros(len(moves))
     for i, (k, group) in enumerate(moves):
-        if group == "factors" and ps.latents.u.shape[1] == 0:  # no factors: nothing to move
+        empty = (group == "factors" and ps.latents.u.shape[1] == 0) or (
+            group == "free" and not any(map(spec.is_free, ps.latents.arrays()))
+        )
+        if empty:  # nothing in this group to move
             rates[i] = float(np.count_nonzero(live))
             continue
         rng = smc_rngs(f"move:{label}{k}:{group}")

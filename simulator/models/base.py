@@ -162,6 +162,16 @@ class Model(abc.ABC):
         """
         return None
 
+    def unobserved_streams(self, observations) -> tuple[str, ...]:
+        """Names (before any ``:``) of random streams that cannot change the scores these
+        ``observations`` see (objects with ``year`` and ``metric``).
+
+        Optional, for efficiency only: SMC refreshes such streams from the prior after the
+        last observed year, and its Metropolis-Hastings test keeps the move exact even if the
+        declaration is wrong. Default: none.
+        """
+        return ()
+
     @property
     def can_step(self) -> bool:
         return type(self).start is not Model.start

@@ -143,7 +143,7 @@ class RunOptions:
         by default ``"smc"``; a model without the stepping form always uses rejection).
     smc_moves
         Rejuvenating move sweeps after the last observed year (None: the scenario's
-        ``smc_moves``, by default 1; 0: none). docs/conditioning.md.
+        ``smc_moves``, by default 2; 0: none). docs/conditioning.md.
     stop
         Sequential stopping (:class:`StopTarget`); ``draws`` is then ignored.
     workers

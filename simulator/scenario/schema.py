@@ -62,7 +62,7 @@ SCENARIO_KEYS = (
     "smc_moves",
 )
 #: Rejuvenating MCMC moves of the SMC particles after the last observed year (engine/moves.py).
-DEFAULT_SMC_MOVES = 1
+DEFAULT_SMC_MOVES = 2
 MAX_SMC_MOVES = 50
 #: How a run conditions on [[observations]]: sequential Monte Carlo (particles weighted and
 #: resampled year by year) or rejection (whole trajectories weighted); docs/conditioning.md.

@@ -246,6 +246,9 @@ def _figures(ds: xr.Dataset, *, dpi: int, source: str) -> str:
     return "\n".join(out) if out else '<p class="note">No figure can be drawn from this file.</p>'
 
 
+HTML_RANK_COLUMNS = 11  # ranks shown before "N+": the table fits a 1280 px screen whole
+
+
 def _rank_tables(ds: xr.Dataset) -> str:
     focus = str(ds.attrs["focus"])
     k = int(ds.attrs["top_k"])
@@ -257,7 +260,7 @@ def _rank_tables(ds: xr.Dataset) -> str:
     ]
     for m in _metrics(ds):
         p = prob.sel(metric=m).values  # (year, rank)
-        shown = rank_rows(p, k, most=12)  # 12 rank columns + tail fit a 1280-px screen
+        shown = rank_rows(p, k, most=HTML_RANK_COLUMNS)
         heads = [str(r) for r in range(1, shown + 1)]
         tail = shown < p.shape[1]
         if tail:

@@ -226,7 +226,7 @@ def test_moves_leave_the_conditioned_answer_unchanged():
     sc = persistent_race(observations=[KOR_SCORE_2026], smc_moves=6)
     ds = g3.run(sc)
     rates = ds["move_acceptance"].values
-    assert ds.attrs["smc_moves"] == 6 and len(rates) == 12
+    assert ds.attrs["smc_moves"] == 6 and len(rates) == 18  # factors, streams, free
     assert np.all((rates > 0.05) & (rates <= 1.0))
     means, sds = zip(*FIVE.values(), strict=True)
     exact = conditioned_rank_distribution(
@@ -240,7 +240,10 @@ def test_moves_diversify_the_copies_factor_values_on_the_baseline():
     sc = load_scenario(CONFIGS / "baseline.toml")
     still = g3.run(sc, draws=4096, seed=4, keep_draws=True, smc_moves=0)
     moved = g3.run(sc, draws=4096, seed=4, keep_draws=True)
-    assert moved.attrs["smc_moves"] == 1
+    assert moved.attrs["smc_moves"] == 2
+    # ai_race declares its GPU draws unseen by index observations up to 2025; the refresh of
+    # those draws passes the Metropolis-Hastings test every time, which checks the declaration.
+    assert float(moved["move_acceptance"].sel(move="1:free")) == 1.0
 
     def distinct(ds):
         return len(np.unique(ds["factor_value"].values, axis=0))

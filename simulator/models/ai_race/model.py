@@ -244,6 +244,13 @@ class AiRace(Model):
         gpu = len(self.anchor_index) + c + 2 * (q + c)
         return 7 * c + (c + self.n_regions) * t + gpu + c + c * len(self.methodology_steps)
 
+    def unobserved_streams(self, observations) -> tuple[str, ...]:
+        # The GPU account acts on the index only after LAST_DATA_YEAR (the infrastructure
+        # elasticity): index observations up to then cannot see the GPU draws.
+        if all(o.metric == "ai_index" and o.year <= LAST_DATA_YEAR for o in observations):
+            return ("gpu_anchor", "gpu_growth", "gpu_programmes")
+        return ()
+
     def start(
         self,
         factors: Mapping[str, np.ndarray],
