@@ -110,7 +110,11 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
         active = [j for j in order if lower[j] > GIVEN_ZERO and key[j] >= 0.0005]
     shown = active if len(active) == len(order) == top + 1 else active[:top]
     rest = [j for j in order if j not in shown]
-    rows = [_Row(names[j], triple(main, names[j]), triple(second, names[j])) for j in shown]
+    described = _descriptions(ds)
+    rows = [
+        _Row(described.get(names[j], names[j]), triple(main, names[j]), triple(second, names[j]))
+        for j in shown
+    ]
     if rest:
         n = len(rest)
         largest = max(key[j] for j in rest)
@@ -138,6 +142,22 @@ def _tornado_rows(ds: xr.Dataset, outcome: str, *, top: int) -> list[_Row]:
             _Row(NOISE_LABEL, triple("noise_total_order"), triple("noise_first_order"), "noise")
         )
     return rows
+
+
+DESCRIPTION_CHARS = 40  # of a factor's description under its name on a tornado row
+
+
+def _descriptions(ds: xr.Dataset) -> dict[str, str]:
+    """Factor name → its tornado label: the name, and its description (shortened) below."""
+    if "factor_description" not in ds.coords and "factor_description" not in ds:
+        return {}
+    out = {}
+    for name, text in zip(ds["factor"].values, ds["factor_description"].values, strict=True):
+        text = " ".join(str(text).split())
+        if len(text) > DESCRIPTION_CHARS:
+            text = text[: DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        out[str(name)] = f"{name}\n{text}" if text else str(name)
+    return out
 
 
 def _index_text(v: float, *, signed: bool) -> str:

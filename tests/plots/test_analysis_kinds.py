@@ -36,7 +36,8 @@ def panels(fig) -> list:
 
 
 def row_labels(ax) -> list[str]:
-    return [t.get_text() for t in ax.get_yticklabels()]
+    """Each row's name (a factor row's label is its name, then its description below)."""
+    return [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,6 +74,12 @@ def test_tornado_ranks_factors_by_total_index_and_sets_noise_apart(files):
         assert labels[-1] == NOISE
         assert ax.get_yticklabels()[-1].get_fontstyle() == "italic"
         factors = [f for f in labels if f in ds["factor"].values]
+        # A factor row shows its description (shortened) under its name.
+        full = [t.get_text() for t in ax.get_yticklabels()][: len(factors)]
+        described = dict(zip(ds["factor"].values, ds["factor_description"].values, strict=True))
+        for f, text in zip(factors, full, strict=True):
+            if described[f]:
+                assert text.split("\n")[1].rstrip("…") in " ".join(str(described[f]).split())
         total = ds["total_order"].sel(outcome=outcome)
         values = [float(total.sel(factor=f)) for f in factors]
         assert values == sorted(values, reverse=True) and len(factors) <= plots.TORNADO_TOP
