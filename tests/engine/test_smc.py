@@ -28,6 +28,14 @@ KOR_SCORE_2026 = {"year": 2026, "country": "KOR", "score": 40.0, "score_sd": 3.0
 KOR_RANK_2026 = {"year": 2026, "country": "KOR", "rank": 3}  # P ≈ 0.3
 
 
+def closed_form(score_sd: float) -> float:
+    """P(KOR top 3 in 2030) of :func:`persistent_race` given KOR's 2026 score observed as 40."""
+    means, sds = zip(*FIVE.values(), strict=True)
+    return conditioned_rank_distribution(
+        means, sds, 4, persistence=0.8, years_ahead=4, score=40.0, score_sd=score_sd
+    )[:3].sum()
+
+
 def half_se(ds, year=2030):
     """The run's p_top and its standard error, from the 95% Wilson interval's half-width."""
     sel = ds.sel(metric="score", year=year, country="KOR")
@@ -139,15 +147,13 @@ def test_persistent_gaussian_race_with_a_score_observation_matches_the_closed_fo
     sc = persistent_race(observations=[KOR_SCORE_2026])
     ds = g3.run(sc)
     assert ds.attrs["conditioning"] == "smc"
-    means, sds = zip(*FIVE.values(), strict=True)
-    exact = conditioned_rank_distribution(
-        means, sds, 4, persistence=0.8, years_ahead=4, score=40.0, score_sd=3.0
-    )[:3].sum()
+    exact = closed_form(score_sd=3.0)
     p, se = half_se(ds)
     assert abs(p - exact) <= Z45 * se, (p, exact, se)
     # The observation matters: unconditioned, KOR is top 3 far less often.
     from simulator.models.gaussian_race import exact_rank_distribution
 
+    means, sds = zip(*FIVE.values(), strict=True)
     assert exact > exact_rank_distribution(means, sds, 4)[:3].sum() + 0.1
 
 
@@ -176,10 +182,7 @@ def test_smc_intervals_cover_the_closed_form_at_the_nominal_rate():
     # 40 seeds of 8,192 draws (2 blocks of 4,096 particles) against the exact answer. With
     # honest intervals the number covering is Binomial(40, 0.95): mean 38, sd 1.38; fewer than
     # 34 (3 sd below) would say the intervals are too narrow. A coverage of 40/40 is allowed.
-    means, sds = zip(*FIVE.values(), strict=True)
-    exact = conditioned_rank_distribution(
-        means, sds, 4, persistence=0.8, years_ahead=4, score=40.0, score_sd=3.0
-    )[:3].sum()
+    exact = closed_form(score_sd=3.0)
     covered = 0
     for seed in range(40):
         ds = g3.run(persistent_race(draws=8192, seed=seed, observations=[KOR_SCORE_2026]))
@@ -228,10 +231,7 @@ def test_moves_leave_the_conditioned_answer_unchanged():
     rates = ds["move_acceptance"].values
     assert ds.attrs["smc_moves"] == 6 and len(rates) == 18  # factors, streams, free
     assert np.all((rates > 0.05) & (rates <= 1.0))
-    means, sds = zip(*FIVE.values(), strict=True)
-    exact = conditioned_rank_distribution(
-        means, sds, 4, persistence=0.8, years_ahead=4, score=40.0, score_sd=3.0
-    )[:3].sum()
+    exact = closed_form(score_sd=3.0)
     p, se = half_se(ds)
     assert abs(p - exact) <= Z45 * se, (p, exact, se)
 
@@ -275,10 +275,7 @@ def test_a_sharp_observation_is_tempered_in_and_still_matches_the_closed_form():
     sharp = dict(KOR_SCORE_2026, score_sd=0.5)
     ds = g3.run(persistent_race(observations=[sharp]))
     assert float(ds["tempering_steps"][0]) > 1
-    means, sds = zip(*FIVE.values(), strict=True)
-    exact = conditioned_rank_distribution(
-        means, sds, 4, persistence=0.8, years_ahead=4, score=40.0, score_sd=0.5
-    )[:3].sum()
+    exact = closed_form(score_sd=0.5)
     p, se = half_se(ds)
     assert abs(p - exact) <= Z45 * se, (p, exact, se)
     rej = g3.run(persistent_race(observations=[sharp]), conditioning="rejection")
