@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..analysis.sensitivity import NOISE
 from .format import finite_or_none, fixed3, index_interval, number, percent
-from .sensitivity_given import given_data_json, given_data_text
+from .sensitivity_given import given_data_json, given_data_text, study_identity
 
 # These views print exact 0 and 1 as "0.0%" and "100.0%" (views/format.py).
 _pct = partial(percent, bare_ends=False)
@@ -221,14 +221,7 @@ def sensitivity_json(ds: xr.Dataset) -> str:
     doc: dict[str, Any] = {
         "analysis": "sensitivity",
         "method": a["method"],
-        "scenario": a["scenario_name"],
-        "focus": a["focus"],
-        "top_k": int(a["top_k"]),
-        "metric": a["metric"],
-        "year": int(a["year"]),
-        "seed": int(a["seed"]),
-        "draws": int(a["draws"]),
-        "confidence_level": float(a["confidence_level"]),
+        **study_identity(a),
         "outcome_mean": {
             o: finite_or_none(ds["outcome_mean"].sel(outcome=o)) for o in ("in_top_k", "score")
         },

@@ -12,6 +12,21 @@ import xarray as xr
 
 from .format import finite_or_none, index_interval, interval
 
+
+def study_identity(a) -> dict[str, Any]:
+    """What a sensitivity file explains and how it ran (its JSON's common fields)."""
+    return {
+        "scenario": a["scenario_name"],
+        "focus": a["focus"],
+        "top_k": int(a["top_k"]),
+        "metric": a["metric"],
+        "year": int(a["year"]),
+        "seed": int(a["seed"]),
+        "draws": int(a["draws"]),
+        "confidence_level": float(a["confidence_level"]),
+    }
+
+
 ZERO = 0.0  # an index whose interval reaches 0 (lower bound ≤ 0) is "zero within its interval"
 SHOWN = 0.0005  # and one below this prints as 0.000: both are collapsed into one line
 
@@ -131,15 +146,8 @@ def given_data_json(ds: xr.Dataset) -> str:
             k: float(a[f"headline_p{s}"])
             for k, s in (("value", ""), ("lower", "_lower"), ("upper", "_upper"))
         },
-        "scenario": a["scenario_name"],
-        "focus": a["focus"],
-        "top_k": int(a["top_k"]),
-        "metric": a["metric"],
-        "year": int(a["year"]),
-        "seed": int(a["seed"]),
-        "draws": int(a["draws"]),
+        **study_identity(a),
         "effective_sample_size": float(a["effective_sample_size"]),
-        "confidence_level": float(a["confidence_level"]),
         "factors": factors,
         "zero_within_interval": zero,
     }
