@@ -21,10 +21,18 @@ from .fold import (
     fold_blocks,
 )
 from .ranks import PAIRWISE_MAX_COUNTRIES, focus_ranks, rank_counts, ranks_min
-from .state import BlockResult, KeptRows, ReducerState, WeightedSums
+from .state import (
+    PER_DRAW_MANTISSA_BITS,
+    BlockResult,
+    KeptRows,
+    ReducerState,
+    WeightedSums,
+    bit_round,
+)
 
 __all__ = [
     "PAIRWISE_MAX_COUNTRIES",
+    "PER_DRAW_MANTISSA_BITS",
     "Accumulator",
     "BlockResult",
     "BlockRunner",
@@ -37,6 +45,7 @@ __all__ = [
     "ReducerState",
     "StopRule",
     "WeightedSums",
+    "bit_round",
     "block_length",
     "deferred_signals",
     "focus_ranks",

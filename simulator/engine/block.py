@@ -223,7 +223,7 @@ class BlockRunner:
         kept = None
         if sc.keep_draws:
             anc = None if self.conditioning != "smc" else eve + block * sc.block_size
-            kept = KeptRows(ranks, values, post, w, anc)
+            kept = KeptRows.rounded(ranks, values, post, w, anc)
         return BlockResult(block, n, sums, kept)
 
     def _reported(self, scores: dict[str, np.ndarray]) -> list[np.ndarray]:

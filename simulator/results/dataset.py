@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..engine import FoldedRun, n_blocks
+from ..engine import PER_DRAW_MANTISSA_BITS, FoldedRun, n_blocks
 from ..engine.moves import MOVE_GROUPS, move_labels
 from ..errors import HistoryError
 from ..stats import CONFIDENCE, histogram_quantiles, ratio_effective_size, wilson_interval
@@ -328,6 +328,10 @@ def _attrs(run: FoldedRun, *, elapsed_s: float, command: str) -> dict[str, Any]:
     }
 
 
+#: Per-draw floating-point rows are stored bit-rounded (engine/state.py); the attribute says so.
+ROUNDED = {"g3sim_mantissa_bits": PER_DRAW_MANTISSA_BITS}
+
+
 def per_draw_specs(sc) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
     """Dimensions and attributes of the per-draw variables (kept draws)."""
     return {
@@ -337,11 +341,11 @@ def per_draw_specs(sc) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
         ),
         "focus_value": (
             ("draw", "metric", "year"),
-            {"long_name": f"score of the focus country {sc.focus}", **METRIC_UNITS},
+            {"long_name": f"score of the focus country {sc.focus}", **METRIC_UNITS, **ROUNDED},
         ),
         "factor_value": (
             ("draw", "factor"),
-            {"long_name": "sampled value of the factor", **FACTOR_UNITS},
+            {"long_name": "sampled value of the factor", **FACTOR_UNITS, **ROUNDED},
         ),
         "weight": (
             ("draw",),

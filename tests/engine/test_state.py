@@ -36,3 +36,21 @@ def test_reducer_state_round_trips_through_checkpoint_arrays(history):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
     assert ReducerState.from_arrays({"draws_done": np.array([0])}) is None
+
+
+def test_bit_round_keeps_24_significant_bits_and_leaves_non_finite_values_alone():
+    from simulator.engine.state import PER_DRAW_MANTISSA_BITS, bit_round
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(100_000) * 10.0 ** rng.integers(-300, 300, 100_000)
+    r = bit_round(x)
+    # Rounding to the nearest of 24 mantissa bits: |r/x - 1| ≤ 2^-(24+1) (half a unit in the
+    # last kept place), and the dropped 28 bits are zero.
+    assert np.max(np.abs(r / x - 1.0)) <= 2.0 ** -(PER_DRAW_MANTISSA_BITS + 1)
+    assert not (r.view(np.uint64) & np.uint64((1 << (52 - PER_DRAW_MANTISSA_BITS)) - 1)).any()
+    assert np.array_equal(bit_round(r), r)  # idempotent
+    assert np.array_equal(bit_round(np.array([0.0, 1.0, -2.0, 0.5])), [0.0, 1.0, -2.0, 0.5])
+    special = np.array([np.inf, -np.inf, np.nan, np.finfo(float).max])
+    out = bit_round(special)
+    assert out[0] == np.inf and out[1] == -np.inf and np.isnan(out[2])
+    assert out[3] == np.finfo(float).max  # would round to inf: kept as it is
