@@ -213,8 +213,10 @@ class AiRace(Model):
     def _setup_investment(self) -> None:
         """Latent Commercial increments implied by the investment data, relative to peers."""
         data = private_investment()
-        ref = investment_reference_growth(data)
         self.investment_data_end = max(y for d in data.values() for y in d)
+        until = self.params.investment_data_until  # a data vintage (the back-test's origin)
+        data = {iso: {y: v for y, v in s.items() if y <= until} for iso, s in data.items()}
+        ref = investment_reference_growth(data)
         self.investment_history: dict[int, list[tuple[int, float]]] = {}
         for iso, series in data.items():
             j = self.countries.index(iso)

@@ -118,3 +118,19 @@ def test_rank_momentum_drifts_only_countries_with_a_published_pre_2021_trend():
     assert model.params.rank_momentum == 0.0 and (model.momentum == 1.0).all()
     on, _ = _stepper(["model.rank_momentum=0.02"], n=16)
     assert on.momentum[on.countries.index("KOR")] == pytest.approx(np.exp(0.01))
+
+
+def test_investment_data_until_keeps_only_the_data_published_by_then():
+    full, _ = _stepper([], n=16)
+    # The data's 2023 and 2024 increments, relative to the median reported country.
+    assert sorted(full.investment_history) == [2023, 2024]
+    kor = full.countries.index("KOR")
+    assert dict(full.investment_history[2023])[kor] == pytest.approx(-0.25, abs=0.01)
+    vintage, _ = _stepper(["model.investment.data_until=2023"], n=16)
+    assert vintage.investment_history == {2023: full.investment_history[2023]}
+    none, _ = _stepper(["model.investment.data_until=2020"], n=16)
+    assert none.investment_history == {}
+    # The projection for the lever countries starts after the whole data, whatever the vintage.
+    assert none.investment_data_end == full.investment_data_end == 2024
+    with pytest.raises(ConfigError, match="data_until"):
+        _stepper(["model.investment.data_until=2023.5"], n=16)
