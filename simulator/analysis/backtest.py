@@ -50,6 +50,10 @@ DRIFT_SD_GRID = (0.0, 0.01, 0.02, 0.03, 0.045)
 BANDWIDTH = 0.5  # Gaussian kernel of the baselines' rank changes [places] (assumption)
 MIX = 0.01  # share of a uniform distribution mixed into every forecast (finite log scores)
 FOCUS = "KOR"
+# The Stanford AI Index publishes a year's private AI investment in April of the next year,
+# before that year's edition (June–September): an origin sees the investment data up to the
+# year before it.
+INVESTMENT_LAG = 1
 
 ProgressFn = Callable[[str], None]
 
@@ -140,13 +144,19 @@ def _walk(sc: Scenario) -> tuple[float, float]:
 
 
 def _variant(
-    sc: Scenario, *, years: Sequence[int], origin: int | None, model: Mapping[str, Any]
+    sc: Scenario,
+    *,
+    years: Sequence[int],
+    origin: int | None,
+    model: Mapping[str, Any],
+    vintage: int,
 ) -> Scenario:
-    """``sc`` with ``years``, ``[model]`` updates and the observations up to ``origin``
-    (none when ``origin`` is None)."""
+    """``sc`` with ``years``, ``[model]`` updates, the observations up to ``origin`` (none when
+    ``origin`` is None) and the investment data published by the edition ``vintage``."""
     data = copy.deepcopy(dict(sc.data))
     data["scenario"]["years"] = list(years)
     data["model"].update(model)
+    data["model"].setdefault("investment", {})["data_until"] = vintage - INVESTMENT_LAG
     obs = [o for o in data.get("observations", []) if origin is not None and o["year"] <= origin]
     data["observations"] = obs
     if not obs:
@@ -160,7 +170,13 @@ def recalibrate_walk(sc: Scenario, origin: int, draws: int) -> tuple[float, floa
     years = calibration_years(origin)
     best = None
     for vol, dsd in itertools.product(VOLATILITY_GRID, DRIFT_SD_GRID):
-        v = _variant(sc, years=years, origin=None, model={"volatility": vol, "drift_sd": dsd})
+        v = _variant(
+            sc,
+            years=years,
+            origin=None,
+            model={"volatility": vol, "drift_sd": dsd},
+            vintage=origin,
+        )
         model = build_model(v)
         f = sample_factors(
             v.factors,
@@ -185,7 +201,11 @@ def _model_forecast(
     """Rank probabilities (target → country → (rank,)) of the scenario conditioned up to
     ``origin`` with the random walk ``vol``, ``dsd``."""
     v = _variant(
-        sc, years=_targets(origin), origin=origin, model={"volatility": vol, "drift_sd": dsd}
+        sc,
+        years=_targets(origin),
+        origin=origin,
+        model={"volatility": vol, "drift_sd": dsd},
+        vintage=origin,
     )
     ds = run(v, workers=workers, command=command, keep_draws=False)
     prob = ds["rank_probability"].sel(metric="ai_index")

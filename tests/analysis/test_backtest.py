@@ -9,6 +9,7 @@ import pytest
 
 from simulator import load_scenario, open_result, save
 from simulator.analysis.backtest import (
+    _variant,
     backtest,
     log_score,
     persistence_pmf,
@@ -18,6 +19,7 @@ from simulator.analysis.backtest import (
     trend_pmf,
 )
 from simulator.errors import ConfigError
+from simulator.models import build_model
 from simulator.models.ai_race.calibration import history_until, movements_until
 from simulator.views.backtest import backtest_json, backtest_text
 
@@ -36,6 +38,17 @@ def test_history_is_only_what_was_published_by_the_origin():
     assert sorted(h) == [2019, 2020, 2021, 2023]
     assert len(h[2021]) == 62 and h[2023]["KOR"] == 6 and 2024 not in h
     assert [m[:2] for m in movements_until(2021)] == [(2019, 2020), (2020, 2021)]
+
+
+@pytest.mark.parametrize(("origin", "years"), [(2021, []), (2023, []), (2024, [2023])])
+def test_an_origin_sees_only_the_investment_data_published_by_then(origin, years):
+    # The AI Index publishes year y's investment in April of y + 1: the 2023 edition (June
+    # 2023) knew 2022's, the 2024 edition (September 2024) 2023's.
+    sc = load_scenario("configs/baseline.toml")
+    v = _variant(sc, years=[2025], origin=origin, model={}, vintage=origin)
+    model = build_model(v)
+    assert model.params.investment_data_until == origin - 1
+    assert sorted(model.investment_history) == years
 
 
 def test_persistence_is_centred_on_the_last_rank_and_trend_follows_the_line():

@@ -145,6 +145,9 @@ class AiRaceParams:
     methodology_years: tuple[int, ...] = ()
     pillar_offset_scale: Slot = Slot("model.pillar_offset_scale", 1.0)
     rank_momentum: float = 0.0
+    # Use the investment data of years up to this one only (the back-test: what was published by
+    # its origin); later years grow like their peers until the projection starts.
+    investment_data_until: int = MAX_YEAR
 
     def slots(self) -> list[Slot]:
         out = [
@@ -325,7 +328,7 @@ GPU_KEYS = (
     "status",
 )
 PRIOR_KEYS = ("fraction", "delay")
-INVESTMENT_KEYS = ("commercial_elasticity", "development_share", "peer_growth")
+INVESTMENT_KEYS = ("commercial_elasticity", "development_share", "peer_growth", "data_until")
 COUNTRY_KEYS = (
     "installed_h100e",
     "organic_growth",
@@ -357,6 +360,14 @@ PROGRAMME_KEYS = (
 )
 
 GROWTH_LIMIT = 5.0  # |log growth| per year beyond which a rate is certainly a mistake
+
+
+def _whole(t: _Table, name: str, default: int, low: int) -> int:
+    """A whole year in ``low..MAX_YEAR`` (a data vintage may precede the model's first year)."""
+    v = t.number(name, default, low, MAX_YEAR)
+    if v != int(v):
+        raise t.ctx.error(t.path(name), f"must be a whole year, got {v:g}")
+    return int(v)
 
 
 def _dynamics(top: _Table, ctx: _Context) -> dict[str, Any]:
@@ -419,6 +430,7 @@ def parse_params(
         commercial_elasticity=inv.slot("commercial_elasticity", None, 0.0, guard=10.0),
         development_share=inv.slot("development_share", 0.0, 0.0, guard=10.0),
         peer_growth=inv.slot("peer_growth", None, guard=GROWTH_LIMIT),
+        investment_data_until=_whole(inv, "data_until", MAX_YEAR, 1900),
         **_dynamics(top, ctx),
     )
 

@@ -213,8 +213,10 @@ class AiRace(Model):
     def _setup_investment(self) -> None:
         """Latent Commercial increments implied by the investment data, relative to peers."""
         data = private_investment()
-        ref = investment_reference_growth(data)
         self.investment_data_end = max(y for d in data.values() for y in d)
+        until = self.params.investment_data_until  # a data vintage (the back-test's origin)
+        data = {iso: {y: v for y, v in s.items() if y <= until} for iso, s in data.items()}
+        ref = investment_reference_growth(data)
         self.investment_history: dict[int, list[tuple[int, float]]] = {}
         for iso, series in data.items():
             j = self.countries.index(iso)
@@ -455,17 +457,21 @@ class _Chunk:
 
 def _rank_gain_per_year(iso3: tuple[str, ...]) -> np.ndarray:
     """Places gained a year (−least-squares slope of the published rank) up to the base year,
-    per country; 0 for a country with fewer than two published ranks (tortoise_editions.csv:
-    only Korea's 2019–2021 ranks are published before the 2021 table)."""
+    per country: its published ranks before the 2021 table (tortoise_editions.csv: the 2019
+    edition's top ten, Korea's 2020 rank) and its rank in the table; 0 for a country with no
+    published rank before the table."""
+    table = tortoise_2021()
+    table_rank = 1 + (table.totals[None, :] > table.totals[:, None]).sum(axis=1)
     hist: dict[str, list[tuple[int, int]]] = {}
     for edition, iso, rank in editions():
-        if edition <= BASE_YEAR:
+        if edition < BASE_YEAR:
             hist.setdefault(iso, []).append((edition, rank))
     out = np.zeros(len(iso3))
     for iso, pts in hist.items():
-        if len(pts) >= 2 and iso in iso3:
+        if iso in iso3:
+            pts.append((BASE_YEAR, int(table_rank[table.countries.index(iso)])))
             t, r = np.array(pts, dtype=float).T
-            out[iso3.index(iso)] = -np.polyfit(t, r, 1)[0]
+            out[iso3.index(iso)] = round(-np.polyfit(t, r, 1)[0], 9)  # flat: exactly 0
     return out
 
 

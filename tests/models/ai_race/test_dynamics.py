@@ -103,11 +103,34 @@ def test_rank_momentum_drifts_only_countries_with_a_published_pre_2021_trend():
     from simulator.models.ai_race.model import _rank_gain_per_year
 
     model, _ = _stepper([], n=16)
-    gain = _rank_gain_per_year(model.countries)
-    # Korea 8, 8, 7 in 2019–2021: the least-squares slope is −0.5 place a year; no other
-    # country has a published rank before the 2021 table.
-    assert gain[model.countries.index("KOR")] == pytest.approx(0.5)
-    assert np.count_nonzero(gain) == 1
+    c = model.countries
+    gain = dict(zip(c, _rank_gain_per_year(c), strict=True))
+    # Korea 8, 8, 7 in 2019–2021: the least-squares slope is −0.5 place a year.
+    assert gain["KOR"] == pytest.approx(0.5)
+    # The 2019 edition's top ten against the 2021 table, two years later: Germany 5th → 9th
+    # loses 2 places a year, Singapore 7th → 6th gains 0.5, Ireland 10th → 12th loses 1; the
+    # first four kept their ranks.
+    assert gain["DEU"] == gain["FRA"] == pytest.approx(-2.0)
+    assert gain["SGP"] == pytest.approx(0.5) and gain["IRL"] == pytest.approx(-1.0)
+    assert [gain[k] for k in ("USA", "CHN", "GBR", "CAN")] == [0.0] * 4
+    # Every other country has no published rank before the table (Israel was 5th in it).
+    assert {k for k, g in gain.items() if g != 0} == {"KOR", "DEU", "FRA", "SGP", "IRL"}
     assert model.params.rank_momentum == 0.0 and (model.momentum == 1.0).all()
     on, _ = _stepper(["model.rank_momentum=0.02"], n=16)
     assert on.momentum[on.countries.index("KOR")] == pytest.approx(np.exp(0.01))
+
+
+def test_investment_data_until_keeps_only_the_data_published_by_then():
+    full, _ = _stepper([], n=16)
+    # The data's 2023 and 2024 increments, relative to the median reported country.
+    assert sorted(full.investment_history) == [2023, 2024]
+    kor = full.countries.index("KOR")
+    assert dict(full.investment_history[2023])[kor] == pytest.approx(-0.25, abs=0.01)
+    vintage, _ = _stepper(["model.investment.data_until=2023"], n=16)
+    assert vintage.investment_history == {2023: full.investment_history[2023]}
+    none, _ = _stepper(["model.investment.data_until=2020"], n=16)
+    assert none.investment_history == {}
+    # The projection for the lever countries starts after the whole data, whatever the vintage.
+    assert none.investment_data_end == full.investment_data_end == 2024
+    with pytest.raises(ConfigError, match="data_until"):
+        _stepper(["model.investment.data_until=2023.5"], n=16)

@@ -173,3 +173,18 @@ def test_growth_signals_are_relative_to_the_world():
     g = gpu_growth_signals()
     assert "WLD" not in g and set(g) <= set(countries().iso3)
     assert g["USA"] == pytest.approx(math.log(426 / 183) / 6 - math.log(945 / 415) / 6)
+
+
+def test_every_published_rank_has_a_source_and_each_edition_ranks_once():
+    rows = read_table("tortoise_editions.csv")
+    for r in rows:
+        # Every row names its source: a URL, except the 2021 table's own row (the Kaggle file).
+        assert r["source"].startswith("http") or r["edition"] == "2021", r
+    by_edition: dict[str, list[int]] = {}
+    for r in rows:
+        by_edition.setdefault(r["edition"], []).append(int(r["rank"]))
+    for ranks in by_edition.values():
+        assert len(ranks) == len(set(ranks))  # no rank twice in one edition
+    # The 2019 edition (54 countries): its top ten without the 9th, which no source names.
+    assert sorted(by_edition["2019"]) == [1, 2, 3, 4, 5, 6, 7, 8, 10]
+    assert {e for e, _, _ in editions() if e < 2021} == {2019, 2020}
