@@ -346,25 +346,29 @@ def convergence_text(ds: xr.Dataset, *, rows: int = 6) -> str:
 
 
 def _conditioning_lines(ds: xr.Dataset, year: int | None) -> list[str]:
-    """How the run was conditioned, with its effective sample sizes."""
+    """How the run was conditioned, with its effective sample sizes: the variance-equivalent
+    size of the focus's headline (what its interval rests on) and, for SMC, the Kish size of
+    the weights grouped by initial draw (a floor that ignores how moves separate copies)."""
     a = ds.attrs
     draws = int(a["draws"])
     ess = float(ds["effective_sample_size"])
+    how = f"conditioned on {int(a['observations'])} observations by {a.get('conditioning', 'rejection')}"
+    if "p_top_effective_sample_size" not in ds:  # files of format 1
+        return [f"{how} · effective sample size {ess:,.0f} ({ess / draws:.1%} of draws)"]
+    y = int(ds["year"].values[-1]) if year is None else year
+    sizes = ds["p_top_effective_sample_size"].sel(year=y, country=a["focus"])
     lines = [
-        f"conditioned on {int(a['observations'])} observations by "
-        f"{a.get('conditioning', 'rejection')} · effective sample size {ess:,.0f} "
-        f"({ess / draws:.1%} of draws)"
+        f"{how} · effective sample size of the {y} headline (variance-equivalent):",
+        "  "
+        + ", ".join(
+            f"{m} {float(v):,.0f} ({float(v) / draws:.1%})"
+            for m, v in zip(sizes["metric"].values, sizes.values, strict=True)
+        ),
     ]
-    if "p_top_effective_sample_size" in ds:
-        y = int(ds["year"].values[-1]) if year is None else year
-        sizes = ds["p_top_effective_sample_size"].sel(year=y, country=a["focus"])
-        lines.append(
-            f"  for the {y} headline (variance-equivalent): "
-            + ", ".join(
-                f"{m} {float(v):,.0f} ({float(v) / draws:.1%})"
-                for m, v in zip(sizes["metric"].values, sizes.values, strict=True)
-            )
-        )
+    if a.get("conditioning") == "smc":
+        lines[-1] += f"; lineages {ess:,.0f} ({ess / draws:.1%}; weights grouped by initial draw)"
+    else:
+        lines[-1] += f"; of the weights {ess:,.0f} ({ess / draws:.1%})"
     return lines
 
 
