@@ -352,7 +352,8 @@ def _conditioning_lines(ds: xr.Dataset, year: int | None) -> list[str]:
     a = ds.attrs
     draws = int(a["draws"])
     ess = float(ds["effective_sample_size"])
-    how = f"conditioned on {int(a['observations'])} observations by {a.get('conditioning', 'rejection')}"
+    method = a.get("conditioning", "rejection")
+    how = f"conditioned on {int(a['observations'])} observations by {method}"
     if "p_top_effective_sample_size" not in ds:  # files of format 1
         return [f"{how} · effective sample size {ess:,.0f} ({ess / draws:.1%} of draws)"]
     y = int(ds["year"].values[-1]) if year is None else year
