@@ -266,4 +266,7 @@ def rejuvenate(ps, spec: MoveSpec, upto: int, smc_rngs, label: str = "") -> np.n
             ps.out[metric][:, : upto + 1] = np.where(
                 accept[:, None, None], x, ps.out[metric][:, : upto + 1]
             )
+        # Let the proposal go before the next one is built: a block's proposal (its latents,
+        # model state and path) is as large as the particles themselves.
+        del prop, arrays, u, factors, path
     return rates
