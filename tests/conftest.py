@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +12,14 @@ from tests.helpers.toy_models import LinearRace, register_model
 
 # Fixtures of the plot, report and plot-CLI tests (results files made once per module or session).
 pytest_plugins = ["tests.helpers.plot_fixtures"]
+
+
+def pytest_configure(config):
+    """A suite started in the background of a non-interactive shell (``make test &``) inherits
+    SIGINT ignored, and so would every process it starts; the tests that press Ctrl-C need the
+    disposition a terminal gives (Python's KeyboardInterrupt)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
