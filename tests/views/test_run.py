@@ -92,3 +92,21 @@ def test_a_non_finite_value_is_an_empty_csv_cell_and_json_null(baseline_nc):
     doc = json.loads(to_json(ds))  # allow_nan=False: a NaN would raise, not print "NaN"
     cells = doc["quantiles"]["gpu_stock"].values()
     assert {v for cell in cells for v in cell.values()} == {None}
+
+
+def test_the_headline_leads_with_the_variance_equivalent_size_and_names_lineages(baseline_nc):
+    """An SMC run's headline gives, per metric, the size its interval rests on, p(1-p)/V, and
+    calls the Eve-grouped Kish size what it is (issue 14: it read as a worse ESS than
+    rejection's)."""
+    from simulator.views.run import headline
+
+    ds = open_results(baseline_nc)
+    assert ds.attrs["conditioning"] == "smc"
+    text = headline(ds)
+    year = int(ds["year"].values[-1])
+    assert f"effective sample size of the {year} headline (variance-equivalent):" in text
+    sizes = ds["p_top_effective_sample_size"].sel(year=year, country=ds.attrs["focus"])
+    for metric, v in zip(sizes["metric"].values, sizes.values, strict=True):
+        assert f"{metric} {float(v):,.0f} (" in text
+    lineages = float(ds["effective_sample_size"])
+    assert f"lineages {lineages:,.0f} (" in text
