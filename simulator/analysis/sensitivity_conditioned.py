@@ -24,7 +24,7 @@ from ..sampling import Streams
 from ..scenario import Scenario
 from ..stats import CONFIDENCE
 from .sensitivity_given import GivenDataIndices, given_data_indices
-from .targets import factor_attribute, outcome_coords, per_draw
+from .targets import factor_attribute, outcome_coords, per_draw, source_identity
 
 FORMAT = "g3sim-analysis"
 ESTIMATOR = (
@@ -187,12 +187,7 @@ def _attrs(ds, pd_, res: GivenDataIndices, *, source, seed, confidence) -> dict:
         "explained_in_top_k": float(np.nansum(res.value[0])),
         "constant_factors": ", ".join(n for n, c in zip(pd_.names, res.constant, strict=True) if c),
         "result_source": source,
-        "scenario_name": str(a.get("scenario_name", "")),
-        "scenario_toml": str(a.get("scenario_toml", "")),
-        "scenario_sha256": str(a.get("scenario_sha256", "")),
-        "model": str(a.get("model", "")),
-        "focus": str(a["focus"]),
-        "top_k": int(a["top_k"]),
+        **source_identity(a),
         "seed": np.int64(seed),
         "draws": np.int64(len(pd_.x)),
         "metric": pd_.metric,

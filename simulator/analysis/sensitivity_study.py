@@ -31,6 +31,7 @@ from .targets import (
     per_draw,
     resolve_factors,
     resolve_target,
+    source_identity,
 )
 
 DEFAULT_SOBOL_N = 4096
@@ -304,12 +305,7 @@ def rank_sensitivity_of_result(
         "weighted": int(pd_.weights is not None),
         "effective_sample_size": res.effective_sample_size,
         "result_source": source,
-        "scenario_name": str(a.get("scenario_name", "")),
-        "scenario_toml": str(a.get("scenario_toml", "")),
-        "scenario_sha256": str(a.get("scenario_sha256", "")),
-        "model": str(a.get("model", "")),
-        "focus": str(a["focus"]),
-        "top_k": int(a["top_k"]),
+        **source_identity(a),
         "seed": np.int64(a.get("seed", -1)),
         "draws": np.int64(res.n),
         "metric": pd_.metric,

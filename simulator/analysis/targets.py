@@ -96,6 +96,19 @@ def scenario_of_result(ds: xr.Dataset, path: str | Path, overrides: Sequence[str
     return sc
 
 
+def source_identity(attrs) -> dict:
+    """The attributes that name the run an analysis of a results file was made from: its
+    scenario (name, TOML, hash), model, focus and top_k."""
+    return {
+        "scenario_name": str(attrs.get("scenario_name", "")),
+        "scenario_toml": str(attrs.get("scenario_toml", "")),
+        "scenario_sha256": str(attrs.get("scenario_sha256", "")),
+        "model": str(attrs.get("model", "")),
+        "focus": str(attrs["focus"]),
+        "top_k": int(attrs["top_k"]),
+    }
+
+
 def factor_attribute(ds: xr.Dataset, variable: str) -> dict[str, str]:
     """A per-factor text variable of a result (``factor_units`` ...) by factor name ({} if none)."""
     if variable not in ds:

@@ -12,6 +12,7 @@ import html
 import math
 import os
 import tomllib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,13 +86,19 @@ def default_report_path(result: str | os.PathLike) -> Path:
     return Path(result).with_suffix(".html")
 
 
-def write_report(ds: xr.Dataset, path: str | os.PathLike, *, source: str = "") -> Path:
-    """Write the HTML report of ``ds`` to ``path`` (.html or .htm), atomically."""
+def write_html(path: str | os.PathLike, page: Callable[[], str]) -> Path:
+    """Write the page ``page()`` makes to ``path`` (.html or .htm; checked before the page is
+    made), atomically."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"{path}: a report is an HTML file; name it .html, e.g. report.html")
-    write_bytes(path, report_html(ds, source=source).encode("utf-8"))
+    write_bytes(path, page().encode("utf-8"))
     return path
+
+
+def write_report(ds: xr.Dataset, path: str | os.PathLike, *, source: str = "") -> Path:
+    """Write the HTML report of ``ds`` to ``path`` (.html or .htm), atomically."""
+    return write_html(path, lambda: report_html(ds, source=source))
 
 
 def report_html(ds: xr.Dataset, *, source: str = "", dpi: int = REPORT_DPI) -> str:

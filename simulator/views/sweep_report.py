@@ -15,21 +15,16 @@ from pathlib import Path
 import xarray as xr
 
 from .._version import __version__
-from ..errors import ConfigError
 from ..plots import plot
-from ..plots.files import figure_bytes, write_bytes
+from ..plots.files import figure_bytes
 from .format import interval
-from .html import CSP, CSS, REPORT_DPI, escape_html
+from .html import CSP, CSS, REPORT_DPI, escape_html, write_html
 from .sweep import sweep_levers
 
 
 def write_sweep_report(ds: xr.Dataset, path: str | os.PathLike, *, source: str = "") -> Path:
     """Write the HTML report of a sweep Dataset to ``path`` (.html or .htm), atomically."""
-    path = Path(path)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"{path}: a report is an HTML file; name it .html, e.g. report.html")
-    write_bytes(path, sweep_report_html(ds, source=source).encode("utf-8"))
-    return path
+    return write_html(path, lambda: sweep_report_html(ds, source=source))
 
 
 def _lever_table(ds: xr.Dataset, names: list[str]) -> str:
