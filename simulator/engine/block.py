@@ -82,7 +82,11 @@ class BlockRunner:
         _check_model_memory(sc, model)
         try:
             self.observations = parse_observations(
-                sc.observations, source=sc.source, countries=model.countries, metrics=model.metrics
+                sc.observations,
+                source=sc.source,
+                countries=model.countries,
+                metrics=model.metrics,
+                noise_scale=sc.observation_noise_scale,
             )
         except ConfigError as exc:  # name the file (or --set) that wrote the observation
             raise sc.attribute(exc) from None

@@ -176,8 +176,13 @@ def parse_observations(
     source: str,
     countries: Sequence[str],
     metrics: Sequence[str],
+    noise_scale: float = 1.0,
 ) -> tuple[Observation, ...]:
-    """Validate ``[[observations]]`` against the model's countries and metrics."""
+    """Validate ``[[observations]]`` against the model's countries and metrics.
+
+    ``noise_scale`` (the scenario's ``observation_noise_scale``) multiplies every noise sd
+    (:data:`NOISE_SDS`); hard rank windows are unchanged.
+    """
     if len(raw) > MAX_OBSERVATIONS:
         raise ConfigError(
             f"{len(raw):,} observations, more than {MAX_OBSERVATIONS:,}; keep the informative "
@@ -192,9 +197,34 @@ def parse_observations(
         def err(key: str | None, msg: str, where: str = where) -> ConfigError:
             return ConfigError(msg, source=source, key=f"{where}.{key}" if key else where)
 
+        if noise_scale != 1.0:
+            table = _scaled(table, noise_scale, err)
         parse = _parse_ranking if "ranking" in table else _parse_one
         out.append(parse(table, err, countries, metrics))
     return tuple(out)
+
+
+#: The noise sds of an observation, multiplied by the scenario's ``observation_noise_scale``.
+NOISE_SDS = ("ranking_sd", "score_sd", "rank_sd")
+
+
+def _scaled(table: Mapping[str, Any], scale: float, err) -> Mapping[str, Any]:
+    """``table`` with its positive, finite noise sds times ``scale`` (anything else is left for
+    the parser to report, in the user's own words)."""
+    out = dict(table)
+    for key in NOISE_SDS:
+        v = table.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < np.inf:
+            continue
+        scaled = float(v) * scale
+        if not 0 < scaled < np.inf:
+            raise err(
+                key,
+                f"{v!r} times [scenario] observation_noise_scale {scale:g} is {scaled!r}, not "
+                "a usable sd; use a value nearer 1 for either",
+            )
+        out[key] = scaled
+    return out
 
 
 def _year_and_metric(table, err, metrics: Sequence[str]) -> tuple[int, str]:

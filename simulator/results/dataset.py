@@ -317,6 +317,7 @@ def _attrs(run: FoldedRun, *, elapsed_s: float, command: str) -> dict[str, Any]:
         "conditioned": int(run.weighted),
         "conditioning": run.conditioning,
         "smc_moves": int(run.scenario.smc_moves) if run.conditioning == "smc" else 0,
+        "observation_noise_scale": float(run.scenario.observation_noise_scale),
         "stop_reason": run.stop_reason,
         "trace_year": int(run.trace_year),
         "target_halfwidth": float(run.stop.halfwidth) if run.stop else 0.0,

@@ -60,10 +60,13 @@ SCENARIO_KEYS = (
     "keep_draws",
     "conditioning",
     "smc_moves",
+    "observation_noise_scale",
 )
 #: Rejuvenating MCMC moves of the SMC particles after the last observed year (engine/moves.py).
 DEFAULT_SMC_MOVES = 2
 MAX_SMC_MOVES = 50
+#: Bounds of ``observation_noise_scale``, the factor on every observation's noise sd.
+NOISE_SCALE_RANGE = (1e-3, 1e3)
 #: How a run conditions on [[observations]]: sequential Monte Carlo (particles weighted and
 #: resampled year by year) or rejection (whole trajectories weighted); docs/conditioning.md.
 CONDITIONING = ("smc", "rejection")
@@ -126,6 +129,8 @@ class Scenario:
     conditioning: str = "smc"
     #: MCMC moves rejuvenating the SMC particles after the last observed year.
     smc_moves: int = DEFAULT_SMC_MOVES
+    #: Factor on every observation's noise sd (``ranking_sd``, ``score_sd``, ``rank_sd``).
+    observation_noise_scale: float = 1.0
     #: The decisions (``[levers.NAME]``); ``model_params`` and the factors hold their values.
     levers: tuple[Lever, ...] = ()
 
@@ -413,7 +418,7 @@ def _read_scenario_table(sc: Any, source: str) -> dict[str, Any]:
     if not 1 <= block_size <= 2**22:
         raise r.error("block_size", f"must be between 1 and 4194304, got {block_size}")
     keep_draws = r.get("keep_draws", bool, None, "true or false")
-    conditioning, smc_moves = _read_conditioning(r)
+    conditioning, smc_moves, noise_scale = _read_conditioning(r)
     return dict(
         name=name,
         model=model,
@@ -427,12 +432,13 @@ def _read_scenario_table(sc: Any, source: str) -> dict[str, Any]:
         keep_draws=keep_draws,
         conditioning=conditioning,
         smc_moves=smc_moves,
+        observation_noise_scale=noise_scale,
         description=description,
     )
 
 
-def _read_conditioning(r: _Reader) -> tuple[str, int]:
-    """``conditioning`` and ``smc_moves`` of ``[scenario]``."""
+def _read_conditioning(r: _Reader) -> tuple[str, int, float]:
+    """``conditioning``, ``smc_moves`` and ``observation_noise_scale`` of ``[scenario]``."""
     conditioning = r.get("conditioning", str, "smc", '"smc" or "rejection"')
     if conditioning not in CONDITIONING:
         raise r.error(
@@ -443,7 +449,15 @@ def _read_conditioning(r: _Reader) -> tuple[str, int]:
     smc_moves = r.get("smc_moves", int, DEFAULT_SMC_MOVES, "a whole number ≥ 0")
     if not 0 <= smc_moves <= MAX_SMC_MOVES:
         raise r.error("smc_moves", f"must be between 0 and {MAX_SMC_MOVES}, got {smc_moves}")
-    return conditioning, smc_moves
+    scale = r.get("observation_noise_scale", (int, float), 1.0, "a number > 0", "0.75")
+    lo, hi = NOISE_SCALE_RANGE
+    if not lo <= scale <= hi:  # also NaN
+        raise r.error(
+            "observation_noise_scale",
+            f"must be between {lo:g} and {hi:g}, got {_short(scale)}; 1 keeps each "
+            "observation's own noise sd",
+        )
+    return conditioning, smc_moves, float(scale)
 
 
 def _read_name(r: _Reader) -> str:

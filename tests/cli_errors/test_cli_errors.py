@@ -446,6 +446,18 @@ CONFIG_CASES = [
         ["must be between 0 and 50", "got -1"],
     ),
     (
+        "noise-scale-zero",
+        lambda d: d["scenario"].update(observation_noise_scale=0),
+        "scenario.observation_noise_scale",
+        ["must be between 0.001 and 1000", "got 0", "1 keeps each observation's own noise sd"],
+    ),
+    (
+        "noise-scale-text",
+        lambda d: d["scenario"].update(observation_noise_scale="half"),
+        "scenario.observation_noise_scale",
+        ["must be a number > 0", "observation_noise_scale = 0.75"],
+    ),
+    (
         "gauss-mean-nonfinite",
         country(mean=float("inf")),
         "model.countries.USA.mean",

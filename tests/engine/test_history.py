@@ -210,3 +210,40 @@ def test_ranking_scores_are_matched_on_the_editions_own_affine_scale():
     ll = obs.score_log_likelihood(x)
     assert ll[0] == pytest.approx(0.0, abs=1e-12)
     assert ll[1] == pytest.approx(-0.5 * (100 / 9 + 400 / 9 + 100 / 9) / 4)
+
+
+def test_observation_noise_scale_multiplies_every_noise_sd():
+    """``[scenario] observation_noise_scale = s`` is the same run as every sd written × s."""
+    base = gaussian_scenario(FIVE, draws=2048, seed=3)
+    obs = [
+        {"year": 2030, "country": "KOR", "rank": 2, "rank_sd": 1.0},
+        {
+            "year": 2030,
+            "ranking": ["USA", "CHN"],
+            "ranking_sd": 2.0,
+            "scores": [90, 80],
+            "score_sd": 4.0,
+        },
+    ]
+    halved = [
+        {**obs[0], "rank_sd": 0.5},
+        {**obs[1], "ranking_sd": 1.0, "score_sd": 2.0},
+    ]
+    scaled = run(_with_obs(base, obs).with_updates(observation_noise_scale=0.5))
+    written = run(_with_obs(base, halved))
+    plain = run(_with_obs(base, obs))
+    np.testing.assert_array_equal(scaled["p_top"].values, written["p_top"].values)
+    assert not np.array_equal(scaled["p_top"].values, plain["p_top"].values)
+    assert scaled.attrs["observation_noise_scale"] == 0.5
+    assert plain.attrs["observation_noise_scale"] == 1.0
+
+
+def test_a_scaled_sd_that_overflows_is_a_config_error():
+    sc = _with_obs(
+        gaussian_scenario(FIVE, draws=100, seed=1),
+        [{"year": 2030, "country": "KOR", "rank": 1, "rank_sd": 1e306}],
+    ).with_updates(observation_noise_scale=1000)
+    with pytest.raises(
+        ConfigError, match=r"rank_sd: 1e\+306 times \[scenario\] observation_noise_scale"
+    ):
+        run(sc)
