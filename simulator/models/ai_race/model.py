@@ -150,8 +150,8 @@ class AiRace(Model):
         for name in scenario.factor_names:
             if name not in used:
                 raise ConfigError(
-                    f"model ai_race does not use factor '{name}'; remove it, or name it in "
-                    "[model] (any number parameter of [model] may name a factor instead)",
+                    f"model ai_race does not use factor '{name}'; "
+                    + _unused_factor_fix(name, scenario.origins),
                     source=scenario.source,
                     key=f"factors.{name}",
                 )
@@ -453,6 +453,21 @@ class _Chunk:
             target.set_per_draw(key, value)
         else:
             setattr(target, key, value)
+
+
+def _unused_factor_fix(name: str, origins: Mapping[str, str]) -> str:
+    """The fix for an unused factor: after a ``--set`` of a [model] key (which replaced the
+    factor's name by a number), fixing the factor itself is what was meant."""
+    if any(k.startswith("model.") and "--set " in v for k, v in origins.items()):
+        return (
+            "a --set of a [model] key replaced its name by a number; to hold the factor at one "
+            f"value, --set factors.{name}='{{dist = \"constant\", value = 0}}' (your value) "
+            "instead"
+        )
+    return (
+        "remove it, or name it in [model] (any number parameter of [model] may name a factor "
+        "instead)"
+    )
 
 
 def _rank_gain_per_year(iso3: tuple[str, ...]) -> np.ndarray:

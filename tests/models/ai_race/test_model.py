@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 
 import numpy as np
@@ -188,8 +189,14 @@ def test_reform_raises_korea_and_the_basic_act_lowers_it():
     )
     c = load_scenario(BASELINE, ["scenario.years=[2026]"])
     # burden as a factor is replaced by 0: the factor is then unused and must go.
-    with pytest.raises(ConfigError, match="does not use factor 'kor_ai_act_burden'"):
+    with pytest.raises(ConfigError, match="does not use factor 'kor_ai_act_burden'") as err:
         build_model(no_act)
+    # The message gives the --set that does what was meant: hold the factor at a value.
+    fix = re.search(r"--set (factors\.kor_ai_act_burden)='(.*?)'", str(err.value))
+    assert fix is not None, str(err.value)
+    held = load_scenario(BASELINE, ["scenario.years=[2026]", f"{fix[1]}={fix[2]}"])
+    build_model(held)  # accepted
+    assert str({f.name: f.dist for f in held.factors}["kor_ai_act_burden"]) == "Constant(0.0)"
     data = copy.deepcopy(dict(c.data))
     del data["factors"]["kor_ai_act_burden"]
     data["model"]["countries"]["KOR"]["regulation"]["burden"] = 0.0
