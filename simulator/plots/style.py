@@ -94,10 +94,25 @@ def run_info(ds: xr.Dataset) -> list[str]:
         f"design {a.get('design', '?')}",
     ]
     if int(a.get("conditioned", 0) or 0):
-        ess = float(ds["effective_sample_size"]) if "effective_sample_size" in ds else math.nan
-        nobs = int(a.get("observations", 0))
-        parts.append(f"conditioned on {nobs} observations (ESS {ess:,.0f})")
+        parts.append(_conditioning_info(ds))
     return parts
+
+
+def _conditioning_info(ds: xr.Dataset) -> str:
+    """The run's conditioning with the sizes the headline leads with: for SMC the
+    variance-equivalent ESS of the last year's P (what the bands rest on) and the lineages
+    (the Kish size of the weights grouped by initial draw); otherwise the weights' Kish size."""
+    a = ds.attrs
+    ess = float(ds["effective_sample_size"]) if "effective_sample_size" in ds else math.nan
+    how = f"conditioned on {int(a.get('observations', 0))} observations"
+    if a.get("conditioning") != "smc" or "p_top_effective_sample_size" not in ds:
+        return f"{how} (ESS {ess:,.0f})"
+    y = int(ds["year"].values[-1])
+    sizes = ds["p_top_effective_sample_size"].sel(year=y, country=a.get("focus"))
+    each = ", ".join(
+        f"{m} {float(v):,.0f}" for m, v in zip(sizes["metric"].values, sizes.values, strict=True)
+    )
+    return f"{how} by SMC (ESS of the {y} P: {each}; lineages {ess:,.0f})"
 
 
 def _sensitivity_info(a) -> list[str]:
