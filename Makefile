@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/g3sim run configs/baseline.toml --force --workers auto
 
+# The whole suite: the quick tests on both cores, then the slow ones (which start their own
+# worker processes, clusters and subprocesses, and time them) one at a time.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q -m "not slow" -n 2
+	$(BIN)/python -m pytest -m slow
 
 test-fast: lint
 	$(BIN)/python -m pytest -q -m "not slow" -n auto

@@ -255,7 +255,8 @@ def test_blocks_slower_than_the_cluster_timeout_are_not_a_lost_cluster(monkeypat
     from simulator.scenario import load_scenario
 
     monkeypatch.setenv("G3SIM_CLUSTER_TIMEOUT", "1")
-    sc = load_scenario(CONFIGS / "baseline.toml").with_updates(block_size=2**14)
+    # Blocks of 4,096 conditioned draws: seconds each on one worker, far above the timeout.
+    sc = load_scenario(CONFIGS / "baseline.toml").with_updates(block_size=2**12)
     with distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=1,
@@ -265,9 +266,9 @@ def test_blocks_slower_than_the_cluster_timeout_are_not_a_lost_cluster(monkeypat
         silence_logs=40,
     ) as lc:
         t0 = time.monotonic()
-        ds = run(sc, draws=2 * 2**14, seed=5, keep_draws=False, scheduler=lc.scheduler_address)
+        ds = run(sc, draws=2 * 2**12, seed=5, keep_draws=False, scheduler=lc.scheduler_address)
         took = time.monotonic() - t0
-    assert int(ds.attrs["draws"]) == 2 * 2**14
+    assert int(ds.attrs["draws"]) == 2 * 2**12
     # The worker's first block builds the model (seconds): longer than the timeout.
     assert took > 1, "the run should have waited longer than the cluster timeout"
 

@@ -52,7 +52,7 @@ def test_the_code_blocks_run_in_order(doc, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     # Every block runs as written, its runs capped (with a warning) as the README tour's are:
     # the test is that the code works in order, not the figures' digits.
-    monkeypatch.setenv(MAX_DRAWS_ENV, "8000")
+    monkeypatch.setenv(MAX_DRAWS_ENV, "4000")
     (tmp_path / "results").mkdir()  # the README's example runs after `make run`, which made it
     blocks = python_blocks((ROOT / doc).read_text(encoding="utf-8"))
     assert blocks

@@ -1,7 +1,7 @@
 """docs/levers.md runs as written: every `g3sim` command of its bash blocks, and its Python block,
 in a fresh folder with the project's configs/ (slow: each command runs the ai_race model).
 
-The one change, documented in docs/levers.md: ``-n 20000`` / ``draws=20_000`` become 4,000 draws,
+The one change, documented in docs/levers.md: ``-n 20000`` / ``draws=20_000`` become 2,000 draws,
 so the walk-through runs in a few minutes; the commands are otherwise exactly the page's.
 """
 
@@ -16,7 +16,7 @@ from tests.helpers.cli import invoke
 from tests.helpers.scenarios import CONFIGS, ROOT
 
 DOC = ROOT / "docs" / "levers.md"
-SMALL = (("-n 20000", "-n 4000"), ("draws=20_000", "draws=4_000"))
+SMALL = (("-n 20000", "-n 2000"), ("draws=20_000", "draws=2_000"))
 
 
 def _blocks(kind: str) -> list[str]:
