@@ -456,13 +456,14 @@ class _Chunk:
 
 
 def _unused_factor_fix(name: str, origins: Mapping[str, str]) -> str:
-    """The fix for an unused factor: after a ``--set`` of a [model] key (which replaced the
-    factor's name by a number), fixing the factor itself is what was meant."""
+    """The fix for an unused factor. After a ``--set`` of a [model] key (which may have replaced
+    the factor's name by a number) the likelier intent, holding the factor at a value, comes
+    first; the origins cannot tell which key named the factor before."""
     if any(k.startswith("model.") and "--set " in v for k, v in origins.items()):
         return (
-            "a --set of a [model] key replaced its name by a number; to hold the factor at one "
-            f"value, --set factors.{name}='{{dist = \"constant\", value = 0}}' (your value) "
-            "instead"
+            "if a --set of a [model] key was meant to hold it at one value, --set "
+            f"factors.{name}='{{dist = \"constant\", value = 0}}' (your value) instead; "
+            "otherwise remove it"
         )
     return (
         "remove it, or name it in [model] (any number parameter of [model] may name a factor "
